@@ -1,0 +1,3 @@
+from bntheory.cli import main
+
+raise SystemExit(main())
