@@ -39,16 +39,22 @@ __all__ = [
 Array = np.ndarray
 
 
-def as_generator(rng: int | np.random.Generator | np.random.SeedSequence | None) -> np.random.Generator:
+def as_generator(
+    rng: int | np.random.Generator | np.random.SeedSequence | None,
+) -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from an int seed, a SeedSequence, a Generator or None."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be an int, a numpy Generator, a SeedSequence or None, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be an int, a numpy Generator, a SeedSequence or None, got {type(rng).__name__}"
+    )
 
 
-def taylor_slope(ts: Array, remainders: Array, *, min_points: int = 4) -> tuple[float, tuple[int, int]]:
+def taylor_slope(
+    ts: Array, remainders: Array, *, min_points: int = 4
+) -> tuple[float, tuple[int, int]]:
     """Fit the slope of ``log(remainder)`` against ``log(t)`` over the linear window.
 
     The window is the longest run of consecutive step sizes whose pairwise local slopes
@@ -284,7 +290,9 @@ def check_hvp(
             slopes.append(taylor_slope(ts, rem)[0])
         if f is not None:
             dd, vhv = float(np.vdot(g0, v)), float(np.vdot(v, hv))
-            crem = np.array([abs(float(f(x + t * v)) - f0 - t * dd - 0.5 * t * t * vhv) for t in ts])
+            crem = np.array(
+                [abs(float(f(x + t * v)) - f0 - t * dd - 0.5 * t * t * vhv) for t in ts]
+            )
             if np.all(crem <= 1e-12 * max(abs(f0), 1e-300) + 1e-300):
                 cslopes.append(np.inf)
             else:
@@ -292,7 +300,9 @@ def check_hvp(
         if first is None:
             first = rem
     slope = float(np.nanmin(slopes)) if not np.all(np.isnan(slopes)) else float("nan")
-    cslope = float(np.nanmin(cslopes)) if cslopes and not np.all(np.isnan(cslopes)) else float("nan")
+    cslope = (
+        float(np.nanmin(cslopes)) if cslopes and not np.all(np.isnan(cslopes)) else float("nan")
+    )
     rel, sym = float(max(errs)), float(max(syms))
     ok = bool(rel <= tol and sym <= tol and slope >= 1.8 and (f is None or not cslope < 2.7))
     return HVPCheck(ok, rel, slope, cslope, sym, tuple(float(s) for s in slopes), ts, first)
