@@ -39,7 +39,7 @@ Array = np.ndarray
 
 
 # --------------------------------------------------------------------------- validation
-def _as_float_array(a, name: str) -> Array:
+def _as_float_array(a, name: str, check_finite: bool = True) -> Array:
     if isinstance(a, (str, bytes)) or a is None:
         raise TypeError(f"{name} must be a numeric array, got {type(a).__name__}")
     try:
@@ -54,13 +54,13 @@ def _as_float_array(a, name: str) -> Array:
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     if arr.dtype not in (np.float32, np.float64):
         arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
+    if check_finite and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     return arr
 
 
-def _check_x(x, name: str = "x") -> Array:
-    x = _as_float_array(x, name)
+def _check_x(x, name: str = "x", check_finite: bool = True) -> Array:
+    x = _as_float_array(x, name, check_finite)
     if x.ndim < 2:
         raise ValueError(f"{name} must have shape (N, C) or (N, C, *spatial), got shape {x.shape}")
     if x.shape[1] < 1:
@@ -96,13 +96,41 @@ def _bshape(x: Array) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
-def _moments(x: Array) -> tuple[Array, Array, int]:
-    """Per-channel mean and biased variance (float64 accumulation), and m'."""
-    axes = _axes(x)
+def _as3(a: Array) -> Array:
+    """View of ``a`` as (N, C, S) with S the product of the spatial sizes (1 if none)."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _channel_sum(a: Array) -> Array:
+    """Per-channel sum over batch and space. Contiguous runs are summed in the input's
+    precision (NumPy's pairwise summation), the partial sums are combined in float64."""
+    a3 = _as3(a)
+    if a3.shape[2] == 1:
+        return np.add.reduce(a3[:, :, 0], axis=0, dtype=np.float64)
+    return np.add.reduce(a3.sum(axis=2), axis=0, dtype=np.float64)
+
+
+def _channel_dot(a: Array, b: Array) -> Array:
+    """Per-channel sum of ``a * b`` over batch and space, without a temporary array."""
+    a3, b3 = _as3(a), _as3(b)
+    if a3.shape[2] == 1:
+        return np.einsum("nc,nc->c", a3[:, :, 0], b3[:, :, 0], dtype=np.float64)
+    return np.add.reduce(np.einsum("ncs,ncs->nc", a3, b3), axis=0, dtype=np.float64)
+
+
+def _centered_moments(x: Array) -> tuple[Array, Array, Array, int]:
+    """Per-channel mean, the centred input ``x - mean`` (a new array) and the biased
+    variance computed from it (two-pass, no cancellation), and m'."""
     m = x.size // x.shape[1]
-    mean = np.mean(x, axis=axes, dtype=np.float64)
+    mean = _channel_sum(x) / m
     xc = x - mean.astype(x.dtype).reshape(_bshape(x))
-    var = np.mean(np.square(xc), axis=axes, dtype=np.float64)
+    var = _channel_dot(xc, xc) / m
+    return mean, xc, var, m
+
+
+def _moments(x: Array) -> tuple[Array, Array, int]:
+    """Per-channel mean and biased variance, and m'."""
+    mean, _, var, m = _centered_moments(x)
     return mean, var, m
 
 
@@ -164,7 +192,9 @@ def batch_norm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[Array, BNCach
         When a channel has a single value (``m' = 1``), when ``x``, ``gamma`` or ``beta``
         hold NaN/inf, on shape mismatch, ``eps < 0``, or ``eps = 0`` with a zero variance.
     """
-    x = _check_x(x)
+    # NaN/inf in x are detected from the statistics (a NaN or inf anywhere makes its
+    # channel's mean or variance non-finite), which saves a full pass over x.
+    x = _check_x(x, check_finite=False)
     eps = _check_eps(eps)
     C = x.shape[1]
     gamma = _check_param(gamma, "gamma", C, x.dtype)
@@ -174,20 +204,27 @@ def batch_norm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[Array, BNCach
         raise ValueError(
             f"x: expected more than 1 value per channel in training mode, got input shape {x.shape}"
         )
-    mean, var, m = _moments(x)
+    with np.errstate(all="ignore"):
+        mean, x_hat, var, m = _centered_moments(x)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x contains NaN or inf")
+        raise ValueError("x: values too large, the batch variance overflows")
     if eps == 0.0 and np.any(var <= 0):
         bad = int(np.flatnonzero(var <= 0)[0])
         raise ValueError(
             f"eps=0 requires a positive batch variance in every channel; channel {bad} of x is constant"
         )
-    inv_std = 1.0 / np.sqrt(var + eps)
+    with np.errstate(all="ignore"):
+        inv_std = 1.0 / np.sqrt(var + eps)
     if not np.all(np.isfinite(inv_std)):
         raise ValueError(
             "x: batch variance too small for eps (1/sqrt(var + eps) overflows); increase eps"
         )
     bs = _bshape(x)
-    x_hat = (x - mean.astype(x.dtype).reshape(bs)) * inv_std.astype(x.dtype).reshape(bs)
-    y = x_hat * gamma.reshape(bs) + beta.reshape(bs)
+    x_hat *= inv_std.astype(x.dtype).reshape(bs)  # in place: x - mean was a fresh array
+    y = np.multiply(x_hat, gamma.reshape(bs))
+    y += beta.reshape(bs)
     return y, BNCache(x_hat, inv_std, gamma, mean, var, m, eps)
 
 
@@ -226,17 +263,14 @@ def batch_norm_backward(dy, cache: BNCache) -> tuple[Array, Array, Array]:
     dy = dy.astype(x_hat.dtype, copy=False)
     axes = _axes(x_hat)
     bs = _bshape(x_hat)
-    dbeta = np.sum(dy, axis=axes, dtype=np.float64)
-    n, c = x_hat.shape[:2]
-    dgamma = np.einsum(
-        "ncs,ncs->c", dy.reshape(n, c, -1), x_hat.reshape(n, c, -1), dtype=np.float64
-    )
+    dbeta = _channel_sum(dy)
+    dgamma = _channel_dot(dy, x_hat)
     m = cache.m
-    k = (cache.gamma.astype(np.float64) * cache.inv_std).astype(x_hat.dtype)
-    # dx = gamma*inv_std*(dy - dbeta/m - x_hat*dgamma/m)
-    dx = dy - (dbeta / m).astype(x_hat.dtype).reshape(bs)
-    dx -= x_hat * (dgamma / m).astype(x_hat.dtype).reshape(bs)
-    dx *= k.reshape(bs)
+    k = cache.gamma.astype(np.float64) * cache.inv_std
+    # dx = k * (dy - dbeta/m - x_hat * dgamma/m), in three in-place passes
+    dx = np.multiply(x_hat, (-k * dgamma / m).astype(x_hat.dtype).reshape(bs))
+    dx += dy * k.astype(x_hat.dtype).reshape(bs) if np.any(k != 1) else dy
+    dx -= (k * dbeta / m).astype(x_hat.dtype).reshape(bs)
     return dx, dgamma, dbeta
 
 
