@@ -261,7 +261,6 @@ def batch_norm_backward(dy, cache: BNCache) -> tuple[Array, Array, Array]:
     if dy.shape != x_hat.shape:
         raise ValueError(f"dy must have the shape of x, {x_hat.shape}, got {dy.shape}")
     dy = dy.astype(x_hat.dtype, copy=False)
-    axes = _axes(x_hat)
     bs = _bshape(x_hat)
     dbeta = _channel_sum(dy)
     dgamma = _channel_dot(dy, x_hat)
