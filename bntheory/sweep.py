@@ -472,8 +472,8 @@ def executor_from_spec(
             client.close()
         return
     if s == "dask-local" or s.startswith("dask-local:"):
-        distributed = _import_distributed()
         n = _parse_count(s.split(":", 1)[1], spec) if ":" in s else (jobs or 2)
+        distributed = _import_distributed()
         cluster = distributed.LocalCluster(
             n_workers=n,
             threads_per_worker=1,
