@@ -76,6 +76,8 @@ def _check_param(p, name: str, channels: int, dtype) -> Array:
         raise ValueError(
             f"{name} must have shape ({channels},), one value per channel, got {p.shape}"
         )
+    if np.dtype(dtype) == np.float32 and np.any(np.abs(p) > np.finfo(np.float32).max):
+        raise ValueError(f"{name} has values too large for the float32 input x")
     return p.astype(dtype, copy=False)
 
 
@@ -128,9 +130,16 @@ def _centered_moments(x: Array) -> tuple[Array, Array, Array, int]:
     return mean, xc, var, m
 
 
-def _moments(x: Array) -> tuple[Array, Array, int]:
-    """Per-channel mean and biased variance, and m'."""
-    mean, _, var, m = _centered_moments(x)
+def _moments(x: Array, name: str = "x") -> tuple[Array, Array, int]:
+    """Per-channel mean and biased variance, and m'; ValueError naming ``name`` when they
+    are not finite (NaN/inf in the data, or an overflowing variance)."""
+    with np.errstate(all="ignore"):
+        mean, _, var, m = _centered_moments(x)
+        unbiased = var * (m / max(m - 1, 1))
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(unbiased))):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name} contains NaN or inf")
+        raise ValueError(f"{name}: values too large, the batch variance overflows")
     return mean, var, m
 
 
@@ -222,9 +231,12 @@ def batch_norm_forward(x, gamma, beta, eps: float = 1e-5) -> tuple[Array, BNCach
             "x: batch variance too small for eps (1/sqrt(var + eps) overflows); increase eps"
         )
     bs = _bshape(x)
-    x_hat *= inv_std.astype(x.dtype).reshape(bs)  # in place: x - mean was a fresh array
-    y = np.multiply(x_hat, gamma.reshape(bs))
-    y += beta.reshape(bs)
+    with np.errstate(all="ignore"):
+        x_hat *= inv_std.astype(x.dtype).reshape(bs)  # in place: x - mean was a fresh array
+        y = np.multiply(x_hat, gamma.reshape(bs))
+        y += beta.reshape(bs)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("gamma and beta: the output gamma * x_hat + beta overflows")
     return y, BNCache(x_hat, inv_std, gamma, mean, var, m, eps)
 
 
@@ -267,9 +279,14 @@ def batch_norm_backward(dy, cache: BNCache) -> tuple[Array, Array, Array]:
     m = cache.m
     k = cache.gamma.astype(np.float64) * cache.inv_std
     # dx = k * (dy - dbeta/m - x_hat * dgamma/m), in three in-place passes
-    dx = np.multiply(x_hat, (-k * dgamma / m).astype(x_hat.dtype).reshape(bs))
-    dx += dy * k.astype(x_hat.dtype).reshape(bs) if np.any(k != 1) else dy
-    dx -= (k * dbeta / m).astype(x_hat.dtype).reshape(bs)
+    with np.errstate(all="ignore"):
+        dx = np.multiply(x_hat, (-k * dgamma / m).astype(x_hat.dtype).reshape(bs))
+        dx += dy * k.astype(x_hat.dtype).reshape(bs) if np.any(k != 1) else dy
+        dx -= (k * dbeta / m).astype(x_hat.dtype).reshape(bs)
+    if not (np.all(np.isfinite(dx)) and np.all(np.isfinite(dgamma)) and np.all(np.isfinite(dbeta))):
+        raise ValueError(
+            "dy: the input gradient overflows (dy or gamma / sqrt(var + eps) too large)"
+        )
     return dx, dgamma, dbeta
 
 
@@ -325,7 +342,7 @@ def population_statistics(batches: Iterable) -> tuple[Array, Array]:
             channels, shape = b.shape[1], b.shape
         if b.shape[1] != channels or b.shape[2:] != shape[2:]:
             raise ValueError(f"batches[{k}] has shape {b.shape}, incompatible with {shape}")
-        mean, var, mb = _moments(b)
+        mean, var, mb = _moments(b, f"batches[{k}]")
         if m is None:
             m = mb
         if mb != m:
@@ -340,7 +357,12 @@ def population_statistics(batches: Iterable) -> tuple[Array, Array]:
         variances.append(var)
     if not means:
         raise ValueError("batches must contain at least one mini-batch")
-    return np.mean(means, axis=0), m / (m - 1) * np.mean(variances, axis=0)
+    with np.errstate(all="ignore"):
+        mean = np.mean(means, axis=0)
+        var = m / (m - 1) * np.mean(variances, axis=0)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
+        raise ValueError("batches: values too large, the population statistics overflow")
+    return mean, var
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,11 +462,15 @@ class BatchNorm:
         if training:
             y, cache = batch_norm_forward(x, self.gamma, self.beta, self.eps)
             m = cache.m
-            unbiased = cache.var * (m / (m - 1))
+            w = 1.0 / (self.num_batches_tracked + 1) if self.momentum is None else self.momentum
+            with np.errstate(all="ignore"):
+                unbiased = cache.var * (m / (m - 1))
+                new_mean = (1.0 - w) * self.running_mean + w * cache.mean
+                new_var = (1.0 - w) * self.running_var + w * unbiased
+            if not (np.all(np.isfinite(new_mean)) and np.all(np.isfinite(new_var))):
+                raise ValueError("x: values too large, the running statistics overflow")
+            self.running_mean, self.running_var = new_mean, new_var
             self.num_batches_tracked += 1
-            w = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
-            self.running_mean = (1.0 - w) * self.running_mean + w * cache.mean
-            self.running_var = (1.0 - w) * self.running_var + w * unbiased
             self._cache, self._eval_input = cache, None
             return y
         folded = self.fold()

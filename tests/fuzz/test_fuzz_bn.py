@@ -1,0 +1,79 @@
+"""Fuzzing of bntheory.bn: random shapes, dtypes and values (NaN, inf, zero variance,
+huge and tiny magnitudes). Outcome: a finite result or a ValueError/TypeError naming the
+argument; never another exception, a NaN output or a leaked warning."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bntheory.bn import BatchNorm, batch_norm_backward, batch_norm_forward, population_statistics
+
+from ._harness import all_finite, expect_valid_or_named_error, float_arrays
+
+shapes = st.one_of(
+    st.tuples(st.integers(1, 6), st.integers(1, 4)),
+    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    st.tuples(st.integers(0, 3), st.integers(0, 3)),
+    st.tuples(st.integers(1, 5)),
+)
+dtypes = st.sampled_from([np.float64, np.float32])
+eps_values = st.one_of(
+    st.sampled_from([0.0, 1e-5, 1e-300, 1.0, -1e-5, np.nan, np.inf]), st.floats(0, 10)
+)
+
+
+@st.composite
+def bn_inputs(draw):
+    shape = draw(shapes)
+    dtype = draw(dtypes)
+    x = draw(float_arrays(shape, dtype=np.float64)).astype(dtype) if draw(st.booleans()) else None
+    if x is None:  # mostly-well-behaved data
+        x = (
+            draw(st.floats(1e-3, 1e3))
+            * np.random.default_rng(draw(st.integers(0, 99))).standard_normal(shape)
+        ).astype(dtype)
+    C = shape[1] if len(shape) > 1 else 1
+    gamma = draw(float_arrays((draw(st.sampled_from([C, C, C + 1])),)))
+    beta = draw(float_arrays((C,)))
+    return x, gamma, beta, draw(eps_values)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bn_inputs(), st.integers(0, 2**32 - 1))
+def test_forward_backward_fuzz(inp, seed):
+    x, gamma, beta, eps = inp
+    out = expect_valid_or_named_error(
+        batch_norm_forward, ["x", "gamma", "beta", "eps"], x, gamma, beta, eps
+    )
+    if out is None:
+        return
+    y, cache = out
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert all_finite(y), "finite input gave a non-finite output"
+    dy = np.random.default_rng(seed).standard_normal(x.shape).astype(x.dtype)
+    back = expect_valid_or_named_error(batch_norm_backward, ["dy", "x"], dy, cache)
+    if back is not None:
+        assert all_finite(*back)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.one_of(st.floats(allow_nan=True), st.none(), st.sampled_from([0, 1, 0.5, -1, 2])),
+    st.lists(float_arrays(st.tuples(st.integers(1, 4), st.just(2))), min_size=0, max_size=3),
+)
+def test_layer_and_population_statistics_fuzz(features, momentum, batches):
+    layer = expect_valid_or_named_error(
+        BatchNorm, ["momentum", "num_features"], features, momentum=momentum
+    )
+    if layer is None:
+        return
+    for b in batches:
+        y = expect_valid_or_named_error(layer.forward, ["x", "eps"], b)
+        if y is not None:
+            assert all_finite(y, layer.running_mean, layer.running_var)
+    res = expect_valid_or_named_error(population_statistics, ["batches", "x"], batches)
+    if res is not None:
+        assert all_finite(*res)
