@@ -1,0 +1,244 @@
+"""Training loops (full-batch GD and mini-batch SGD) for :class:`bntheory.nets.MLP`.
+
+Divergence is a status: a non-finite or exploding loss / parameter vector stops the run
+with ``status="diverged"``; overflow never leaks as a RuntimeWarning or a NaN in a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bntheory.gradcheck import as_generator
+from bntheory.nets.mlp import MLP
+
+__all__ = ["TrainResult", "accuracy", "safe_loss_and_grad", "train"]
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    """Record of a training run.
+
+    Attributes
+    ----------
+    status : {"completed", "diverged"}
+    steps : int
+        Number of parameter updates performed.
+    losses : ndarray (steps,)
+        Train-mode loss of the mini-batch used at each step (before the update).
+    grad_norms : ndarray (steps, n_layers)
+        Euclidean norm of the gradient of each dense layer's parameters at each step.
+    eval_steps : ndarray
+        Steps at which the evaluation was recorded (0 = initialization).
+    test_loss, test_accuracy : ndarray
+        Eval-mode loss / accuracy on the test set at ``eval_steps`` (empty without a test
+        set; accuracy is nan for regression).
+    activations : dict
+        ``(layer, unit) -> ndarray (len(eval_steps), n_probe)``: the input of the
+        nonlinearity ``z_layer[:, unit]`` (after BN) on the probe inputs, eval mode.
+    theta : ndarray
+        Final flat parameters (the last finite ones when diverged).
+    message : str
+    """
+
+    status: str
+    steps: int
+    losses: Array = field(repr=False)
+    grad_norms: Array = field(repr=False)
+    eval_steps: Array = field(repr=False)
+    test_loss: Array = field(repr=False)
+    test_accuracy: Array = field(repr=False)
+    activations: dict = field(repr=False)
+    theta: Array = field(repr=False)
+    message: str = ""
+
+
+def safe_loss_and_grad(net: MLP, X, Y, *, update_stats: bool = False) -> tuple[float, Array] | None:
+    """``net.loss_and_grad`` with floating-point trouble (overflow, non-finite
+    activations) turned into ``None``."""
+    try:
+        with np.errstate(all="ignore"):
+            L, g = net.loss_and_grad(X, Y, update_stats=update_stats)
+    except FloatingPointError:
+        return None
+    except ValueError as exc:
+        if "overflows" in str(exc):
+            return None
+        raise
+    if not (np.isfinite(L) and np.all(np.isfinite(g))):
+        return None
+    return L, g
+
+
+def accuracy(net: MLP, X, labels) -> float:
+    """Eval-mode classification accuracy."""
+    with np.errstate(all="ignore"):
+        out = net.predict(X)
+    return float(np.mean(np.argmax(out, axis=1) == np.asarray(labels)))
+
+
+def _layer_norms(net: MLP, g: Array) -> Array:
+    return np.array([np.linalg.norm(g[s]) for s in net.layer_slices])
+
+
+def train(
+    net: MLP,
+    X,
+    Y,
+    *,
+    lr: float,
+    steps: int,
+    batch_size: int | None = None,
+    rng: int | np.random.Generator | None = None,
+    X_test=None,
+    Y_test=None,
+    eval_every: int = 0,
+    probe: Sequence[tuple[int, int]] = (),
+    X_probe=None,
+    divergence_factor: float = 1e6,
+    update_stats: bool = True,
+) -> TrainResult:
+    """Train ``net`` in place with GD (``batch_size=None``) or SGD on shuffled mini-batches.
+
+    Parameters
+    ----------
+    net : MLP
+    X, Y : array_like
+        Training data.
+    lr : float
+        Learning rate (> 0).
+    steps : int
+        Number of updates.
+    batch_size : int, optional
+        Mini-batch size; ``None`` = full batch.
+    rng : int, Generator or None
+        Seed of the mini-batch order.
+    X_test, Y_test : array_like, optional
+        Test set evaluated (eval mode) every ``eval_every`` steps and at the end.
+    eval_every : int
+        0 = evaluate only at initialization and at the end.
+    probe : sequence of (layer, unit)
+        Activations ``z_layer[:, unit]`` recorded on ``X_probe`` (default ``X_test``) at the
+        evaluation steps.
+    divergence_factor : float
+        The run is declared diverged when the loss exceeds ``divergence_factor * max(1, L0)``
+        or anything becomes non-finite.
+    update_stats : bool
+        Update the BN running statistics with each step's mini-batch (during the forward
+        pass of the step, as frameworks do).
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP, got {type(net).__name__}")
+    if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    X = net._check_X(X)
+    Y = net._check_Y(Y, X.shape[0])
+    n = X.shape[0]
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError("batch_size must be an int or None")
+        if batch_size < 1 or batch_size > n:
+            raise ValueError(f"batch_size must lie in [1, {n}], got {batch_size}")
+        if net.bn_layers and batch_size < 2:
+            raise ValueError("batch_size must be >= 2 for a train-mode BN network")
+    gen = as_generator(rng)
+    has_test = X_test is not None and Y_test is not None
+    if has_test:
+        X_test = net._check_X(X_test)
+        Y_test_raw = np.asarray(Y_test)
+        Y_test_m = net._check_Y(Y_test, X_test.shape[0])
+    if X_probe is None and probe:
+        if not has_test:
+            raise ValueError("X_probe is required for probe without a test set")
+        X_probe = X_test
+    if probe:
+        X_probe = net._check_X(X_probe)
+        for layer, unit in probe:
+            if not (0 <= layer < net.n_layers - 1) or not (0 <= unit < net.sizes[layer + 1]):
+                raise ValueError(f"probe entry {(layer, unit)} is not a hidden (layer, unit)")
+    classify = net.loss_name == "cross_entropy"
+
+    losses, gnorms = [], []
+    ev_steps, te_loss, te_acc = [], [], []
+    acts: dict = {tuple(p): [] for p in probe}
+
+    def evaluate(step: int) -> None:
+        ev_steps.append(step)
+        if has_test:
+            with np.errstate(all="ignore"):
+                out = net._forward(X_test, training=False).out
+                lt, _ = net._loss_grad(out, Y_test_m)
+            te_loss.append(float(lt) if np.isfinite(lt) else np.inf)
+            te_acc.append(
+                float(np.mean(np.argmax(out, axis=1) == Y_test_raw.reshape(-1)))
+                if classify and Y_test_raw.ndim == 1
+                else np.nan
+            )
+        if probe:
+            fw = net._forward(X_probe, training=False)
+            for layer, unit in probe:
+                acts[(layer, unit)].append(fw.z[layer][:, unit].copy())
+
+    status, message = "completed", ""
+    theta_ok = net.get_flat()
+    evaluate(0)
+    order = gen.permutation(n)
+    pos = 0
+    L0 = None
+    done = 0
+    for t in range(steps):
+        if batch_size is None:
+            Xb, Yb = X, Y
+        else:
+            if pos + batch_size > n:
+                order, pos = gen.permutation(n), 0
+            idx = order[pos : pos + batch_size]
+            pos += batch_size
+            Xb, Yb = X[idx], Y[idx]
+        res = safe_loss_and_grad(net, Xb, Yb, update_stats=update_stats)
+        if res is None:
+            status, message = "diverged", f"non-finite loss or gradient at step {t}"
+            break
+        L, g = res
+        if L0 is None:
+            L0 = L
+        if L > divergence_factor * max(1.0, L0):
+            status, message = (
+                "diverged",
+                f"loss {L:.3g} exceeded {divergence_factor:g} x max(1, L0)",
+            )
+            break
+        losses.append(L)
+        gnorms.append(_layer_norms(net, g))
+        with np.errstate(all="ignore"):
+            new = net.get_flat() - lr * g
+        if not np.all(np.isfinite(new)):
+            status, message = "diverged", f"non-finite parameters after step {t}"
+            break
+        net.set_flat(new)
+        theta_ok = net.get_flat()
+        done = t + 1
+        if eval_every and done % eval_every == 0 and done < steps:
+            evaluate(done)
+    if status == "diverged":
+        net.set_flat(theta_ok)
+    elif steps > 0 and (not ev_steps or ev_steps[-1] != done):
+        evaluate(done)
+    return TrainResult(
+        status,
+        done,
+        np.asarray(losses, dtype=float),
+        np.asarray(gnorms, dtype=float).reshape(-1, net.n_layers),
+        np.asarray(ev_steps),
+        np.asarray(te_loss, dtype=float),
+        np.asarray(te_acc, dtype=float),
+        {k: np.asarray(v) for k, v in acts.items()},
+        theta_ok,
+        message,
+    )

@@ -1,0 +1,73 @@
+"""Tests of the training loop and the data sets."""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+
+import numpy as np
+import pytest
+
+from bntheory.nets import MLP, gaussian_mixture, load_digits_split, teacher_student, train
+
+
+def test_gd_decreases_loss_and_records_per_layer_norms():
+    d = teacher_student(64, 16, 5, 1, rng=0)
+    net = MLP([5, 16, 16, 1], "tanh", bn=True, rng=0)
+    r = train(net, d.X_train, d.Y_train, lr=0.05, steps=50, X_test=d.X_test, Y_test=d.Y_test)
+    assert r.status == "completed" and r.steps == 50
+    assert r.losses[-1] < 0.5 * r.losses[0]
+    assert r.grad_norms.shape == (50, 3) and np.all(r.grad_norms > 0)
+    # per-layer norms recombine to the full gradient norm
+    net.set_flat(r.theta)
+    np.testing.assert_allclose(r.eval_steps, [0, 50])
+
+
+def test_sgd_records_probe_activations_and_accuracy():
+    d = gaussian_mixture(120, 60, 4, 3, separation=4.0, rng=1)
+    net = MLP([4, 10, 10, 3], "sigmoid", bn=True, loss="cross_entropy", rng=0)
+    r = train(
+        net, d.X_train, d.Y_train, lr=0.5, steps=40, batch_size=20, rng=0,
+        X_test=d.X_test, Y_test=d.Y_test, eval_every=10, probe=[(1, 0)],
+    )  # fmt: skip
+    np.testing.assert_array_equal(r.eval_steps, [0, 10, 20, 30, 40])
+    assert r.activations[(1, 0)].shape == (5, 60)
+    assert r.test_accuracy[-1] > 0.8  # well separated mixture
+
+
+def test_divergence_is_a_status_without_warnings():
+    d = teacher_student(32, 8, 3, 1, rng=0)
+    net = MLP([3, 8, 8, 1], "relu", bn=False, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = train(net, d.X_train, d.Y_train, lr=1e4, steps=100)
+    assert r.status == "diverged" and r.steps < 100
+    assert np.all(np.isfinite(r.theta)) and np.all(np.isfinite(r.losses))
+
+
+def test_train_bad_input():
+    net = MLP([3, 4, 1], rng=0)
+    X, Y = np.ones((6, 3)), np.ones((6, 1))
+    with pytest.raises(ValueError, match="lr"):
+        train(net, X, Y, lr=-1.0, steps=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        train(net, X, Y, lr=0.1, steps=1, batch_size=1)
+    with pytest.raises(ValueError, match="steps"):
+        train(net, X, Y, lr=0.1, steps=-2)
+
+
+def test_digits_loads_and_missing_sklearn_names_the_extra(monkeypatch):
+    d = load_digits_split(rng=0)
+    assert d.X_train.shape[1] == 64 and d.n_classes == 10
+    assert d.X_train.shape[0] + d.X_test.shape[0] == 1797
+    assert 0.0 <= d.X_train.min() and d.X_train.max() <= 1.0
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("sklearn"):
+            raise ImportError("no sklearn")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ImportError, match=r"bntheory\[data\]"):
+        load_digits_split()
