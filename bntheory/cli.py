@@ -1,28 +1,316 @@
-"""Command-line interface: ``bntheory verify | run | list | reproduce``."""
+"""Command-line interface: ``bntheory verify | list | run | reproduce``.
+
+``verify``
+    Run every claim check of the reference article's ledger (:mod:`bntheory.claims`), print
+    a verdict table and a summary line, optionally write JSON and Markdown reports. Exit
+    code 0 when every check ran (whatever the verdicts), 1 when a check raised.
+``list``
+    List the experiments found by :func:`discover_experiments`.
+``run NAME``
+    Run one experiment script; ``reproduce`` runs all of them.
+
+Experiments
+-----------
+An experiment is a Python script ``experiments/NAME.py`` in the repository checkout (the
+folder next to the ``bntheory`` package), or a module ``bntheory.experiments.NAME`` in an
+installed package. Files whose name starts with ``_`` and ``run_all.py`` are skipped. The
+first line of the module docstring is its description. Each is run in a fresh interpreter as
+``python SCRIPT [--quick] --out DIR`` (or ``python -m bntheory.experiments.NAME ...``), so a
+script only needs an ``argparse`` command line with ``--quick`` and ``--out``; its exit
+code is the run's status.
+
+Usage errors (unknown subcommand, flag, experiment or section; unwritable output folder)
+print one line ``bntheory: error: ...`` on stderr and exit with code 2, without traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import os
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from bntheory import __version__
 
+__all__ = ["Experiment", "discover_experiments", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A user error: reported as one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr (no usage dump)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
+
+
+# --------------------------------------------------------------------------- experiments
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """An experiment found by :func:`discover_experiments`.
+
+    ``command`` is the interpreter command line that runs it (without ``--quick/--out``).
+    """
+
+    name: str
+    description: str
+    origin: str
+    command: tuple[str, ...]
+
+
+def _docline(path: Path) -> str:
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return ""
+    return doc.strip().splitlines()[0] if doc else ""
+
+
+def _skip(name: str) -> bool:
+    return name.startswith("_") or name == "run_all"
+
+
+def discover_experiments(root: str | Path | None = None) -> dict[str, Experiment]:
+    """Experiments by name: ``experiments/*.py`` of the checkout, then ``bntheory.experiments``.
+
+    Parameters
+    ----------
+    root : path, optional
+        The folder holding ``experiments/``; default the parent of the ``bntheory`` package
+        (a repository checkout), overridable with the environment variable
+        ``BNTHEORY_EXPERIMENTS`` (path of an experiments folder).
+    """
+    found: dict[str, Experiment] = {}
+    env = os.environ.get("BNTHEORY_EXPERIMENTS")
+    if root is not None:
+        folder = Path(root) / "experiments"
+    elif env:
+        folder = Path(env)
+    else:
+        folder = Path(__file__).resolve().parent.parent / "experiments"
+    if folder.is_dir():
+        for p in sorted(folder.glob("*.py")):
+            if _skip(p.stem):
+                continue
+            found[p.stem] = Experiment(p.stem, _docline(p), str(p), (sys.executable, str(p)))
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("bntheory.experiments")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            for p in sorted(Path(loc).glob("*.py")):
+                if _skip(p.stem) or p.stem in found:
+                    continue
+                found[p.stem] = Experiment(
+                    p.stem,
+                    _docline(p),
+                    f"bntheory.experiments.{p.stem}",
+                    (sys.executable, "-m", f"bntheory.experiments.{p.stem}"),
+                )
+    return dict(sorted(found.items()))
+
+
+def _writable_dir(path: str | Path, what: str) -> Path:
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".bntheory-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc})") from None
+    return path
+
+
+def _writable_file(path: str | Path, what: str) -> Path:
+    path = Path(path)
+    _writable_dir(path.parent if str(path.parent) else Path("."), f"folder of {what}")
+    if path.is_dir():
+        raise UsageError(f"{what} {str(path)!r} is a directory")
+    return path
+
+
+def _run_experiment(exp: Experiment, quick: bool, out: Path) -> tuple[str, int, float]:
+    cmd = list(exp.command) + (["--quick"] if quick else []) + ["--out", str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, check=False)
+    return exp.name, proc.returncode, time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- commands
+def _cmd_verify(args) -> int:
+    from bntheory.claims import (
+        all_claims,
+        format_table,
+        report_dict,
+        run_claims,
+        select,
+        to_markdown,
+    )
+    from bntheory.claims.report import summary_line, write_json
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    json_path = _writable_file(args.json, "--json") if args.json else None
+    md_path = _writable_file(args.markdown, "--markdown") if args.markdown else None
+    try:
+        claims = select(all_claims(), args.only)
+    except ValueError as exc:
+        raise UsageError(f"--{exc}") from None
+    t0 = time.perf_counter()
+    results = run_claims(claims, quick=args.quick, seed=args.seed, jobs=args.jobs)
+    total = time.perf_counter() - t0
+    print(format_table(results))
+    print()
+    print(
+        f"{summary_line(results)}  [{total:.1f} s, seed {args.seed}, {'quick' if args.quick else 'full'}]"
+    )
+    if json_path is not None:
+        write_json(
+            json_path, report_dict(results, seed=args.seed, quick=args.quick, total_seconds=total)
+        )
+    if md_path is not None:
+        md_path.write_text(to_markdown(results, seed=args.seed, quick=args.quick), encoding="utf-8")
+    errored = [r for r in results if r.status == "error"]
+    for r in errored:
+        print(f"bntheory: check {r.claim.id} errored: {r.error}", file=sys.stderr)
+    return EXIT_FAILED if errored else EXIT_OK
+
+
+def _cmd_list(args) -> int:
+    exps = discover_experiments()
+    if not exps:
+        print("no experiments found (looked for experiments/*.py and bntheory.experiments)")
+        return EXIT_OK
+    w = max(len(n) for n in exps)
+    for name, e in exps.items():
+        print(f"{name.ljust(w)}  {e.description}")
+    return EXIT_OK
+
+
+def _get_experiment(name: str) -> Experiment:
+    exps = discover_experiments()
+    if name not in exps:
+        known = ", ".join(exps) or "none found"
+        raise UsageError(f"unknown experiment {name!r} (known: {known})")
+    return exps[name]
+
+
+def _cmd_run(args) -> int:
+    exp = _get_experiment(args.name)
+    out = _writable_dir(args.out, "--out")
+    name, code, secs = _run_experiment(exp, args.quick, out)
+    if code != 0:
+        print(f"bntheory: experiment {name} failed with exit code {code}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{name}: done in {secs:.1f} s -> {out}")
+    return EXIT_OK
+
+
+def _cmd_reproduce(args) -> int:
+    exps = discover_experiments()
+    if not exps:
+        raise UsageError(
+            "no experiments found (looked for experiments/*.py and bntheory.experiments)"
+        )
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    out = _writable_dir(args.out, "--out")
+    items = list(exps.values())
+    if args.executor == "serial" or args.jobs == 1:
+        results = [_run_experiment(e, args.quick, out) for e in items]
+    elif args.executor == "processes":
+        # Each experiment already runs in its own interpreter; threads only wait on them.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as ex:
+            results = list(ex.map(lambda e: _run_experiment(e, args.quick, out), items))
+    else:  # dask
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError(
+                "--executor dask needs the [cluster] extra (dask.distributed)"
+            ) from None
+        with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True) as cluster:
+            with Client(cluster) as client:
+                futs = [
+                    client.submit(_run_experiment, e, args.quick, out, pure=False) for e in items
+                ]
+                results = client.gather(futs)
+    failed = [(n, c) for n, c, _ in results if c != 0]
+    for name, code, secs in results:
+        print(f"{name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {secs:.1f} s")
+    for n, c in failed:
+        print(f"bntheory: experiment {n} failed with exit code {c}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bntheory", description=__doc__)
+    p = _Parser(prog="bntheory", description="Verify the theory of batch normalization.")
     p.add_argument("--version", action="version", version=f"bntheory {__version__}")
-    sub = p.add_subparsers(dest="command")
-    sub.add_parser("symbolic", help="prove the backward-pass identities with SymPy")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    v = sub.add_parser("verify", help="check every claim of the reference article")
+    v.add_argument("--quick", action="store_true", help="small instances (< 60 s on 2 cores)")
+    v.add_argument(
+        "--only",
+        action="append",
+        metavar="SECTION",
+        help="section slug or claim id (repeatable, comma-separated)",
+    )
+    v.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    v.add_argument("--markdown", metavar="PATH", help="write the Markdown report here")
+    v.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    v.add_argument("--seed", type=int, default=0, metavar="S", help="master seed (default 0)")
+    v.set_defaults(func=_cmd_verify)
+
+    ls = sub.add_parser("list", help="list the experiments")
+    ls.set_defaults(func=_cmd_list)
+
+    r = sub.add_parser("run", help="run one experiment")
+    r.add_argument("name", metavar="NAME")
+    r.add_argument("--quick", action="store_true")
+    r.add_argument("--out", default="figures", metavar="DIR")
+    r.set_defaults(func=_cmd_run)
+
+    rp = sub.add_parser("reproduce", help="run every experiment")
+    rp.add_argument("--quick", action="store_true")
+    rp.add_argument("--jobs", type=int, default=1, metavar="N")
+    rp.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes")
+    rp.add_argument("--out", default="figures", metavar="DIR")
+    rp.set_defaults(func=_cmd_reproduce)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bntheory`` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
-    return 0
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_OK
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"bntheory: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("bntheory: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,0 +1,56 @@
+"""The registry of claims: every section module's ``CLAIMS`` list, in article order.
+
+Section modules import only :mod:`bntheory.claims.core` and NumPy at import time; the
+modules they check (``bntheory.bn``, ``bntheory.symbolic``, ``bntheory.problems``, ...)
+are imported inside the check functions, so the ledger imports even when one of them is
+missing, and the missing import becomes that claim's ``error`` status.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from bntheory.claims.core import SECTIONS, Claim
+
+__all__ = ["all_claims", "get_claim", "sections"]
+
+_MODULES = (
+    "headline",
+    "forward",
+    "backward",
+    "inference",
+)
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[Claim, ...]:
+    import importlib
+
+    claims: list[Claim] = []
+    for name in _MODULES:
+        mod = importlib.import_module(f"bntheory.claims.{name}")
+        claims.extend(mod.CLAIMS)
+    ids = [c.id for c in claims]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise RuntimeError(f"duplicate claim ids: {sorted(dup)}")
+    order = {s: k for k, s in enumerate(SECTIONS)}
+    return tuple(sorted(claims, key=lambda c: order[c.section]))
+
+
+def all_claims() -> list[Claim]:
+    """Every registered claim, grouped by section in article order."""
+    return list(_load())
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The claim with id ``claim_id``; ``KeyError`` naming it when unknown."""
+    for c in _load():
+        if c.id == claim_id:
+            return c
+    raise KeyError(f"claim_id {claim_id!r} is not registered")
+
+
+def sections() -> dict[str, str]:
+    """Section slug -> title."""
+    return dict(SECTIONS)

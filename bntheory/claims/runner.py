@@ -1,0 +1,157 @@
+"""Run claim checks (serially or in worker processes) and collect the results.
+
+Seeds: the generator of claim ``id`` under master seed ``s`` is
+``default_rng(SeedSequence([s, crc32(id)]))``, so a claim's result does not depend on
+which other claims run, on their order, or on the number of workers.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import zlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from bntheory.claims.core import Claim, Outcome, Verdict
+
+__all__ = ["ClaimResult", "claim_rng", "run_claim", "run_claims"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """The result of running one claim's check.
+
+    ``status`` is ``"ok"`` (``outcome`` set) or ``"error"`` (``error`` holds the message);
+    ``seconds`` is wall-clock time (kept apart from the deterministic fields in reports).
+    """
+
+    claim: Claim
+    status: str
+    outcome: Outcome | None
+    error: str
+    seconds: float
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.ERROR if self.outcome is None else self.outcome.verdict
+
+    def to_dict(self) -> dict:
+        d = self.claim.describe()
+        d["status"] = self.status
+        if self.outcome is not None:
+            d.update(self.outcome.to_dict())
+        else:
+            d.update({"verdict": Verdict.ERROR.value, "measured": "", "numbers": {}, "note": ""})
+        d["error"] = self.error
+        return d
+
+
+def claim_rng(claim_id: str, seed: int) -> np.random.Generator:
+    """The generator for claim ``claim_id`` under master seed ``seed`` (see module doc)."""
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(claim_id.encode())]))
+
+
+def run_claim(claim: Claim, *, quick: bool = True, seed: int = 0) -> ClaimResult:
+    """Run one claim's check; any exception becomes an ``"error"`` result (no re-raise)."""
+    rng = claim_rng(claim.id, seed)
+    t0 = time.perf_counter()
+    try:
+        outcome = claim.check(bool(quick), rng)
+        if not isinstance(outcome, Outcome):
+            raise TypeError(
+                f"check of {claim.id} returned {type(outcome).__name__}, expected Outcome"
+            )
+    except Exception as exc:  # noqa: BLE001 - reported as the claim's error status
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+        return ClaimResult(
+            claim, "error", None, f"{type(exc).__name__}: {exc}{where}", time.perf_counter() - t0
+        )
+    return ClaimResult(claim, "ok", outcome, "", time.perf_counter() - t0)
+
+
+def _run_by_id(claim_id: str, quick: bool, seed: int) -> ClaimResult:
+    from bntheory.claims.registry import get_claim
+
+    return run_claim(get_claim(claim_id), quick=quick, seed=seed)
+
+
+def run_claims(
+    claims: Iterable[Claim],
+    *,
+    quick: bool = True,
+    seed: int = 0,
+    jobs: int = 1,
+    progress=None,
+) -> list[ClaimResult]:
+    """Run the checks of ``claims``; results in the order of ``claims``.
+
+    Parameters
+    ----------
+    claims : iterable of Claim
+        Registered claims (with ``jobs > 1`` they are looked up by id in the workers).
+    quick : bool
+        Small instances (the whole ledger in well under a minute).
+    seed : int
+        Master seed.
+    jobs : int
+        Number of worker processes; ``1`` runs in this process.
+    progress : callable, optional
+        ``progress(result)`` after each claim finishes.
+    """
+    claims = list(claims)
+    if not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    claim_rng("probe", seed)  # validates seed
+    if jobs == 1 or len(claims) <= 1:
+        out = []
+        for c in claims:
+            r = run_claim(c, quick=quick, seed=seed)
+            if progress is not None:
+                progress(r)
+            out.append(r)
+        return out
+    results: dict[str, ClaimResult] = {}
+    with ProcessPoolExecutor(max_workers=int(jobs)) as ex:
+        futures = {ex.submit(_run_by_id, c.id, quick, seed): c for c in claims}
+        for fut, c in futures.items():
+            try:
+                r = fut.result()
+            except Exception as exc:  # noqa: BLE001 - worker crash -> error result
+                r = ClaimResult(
+                    c, "error", None, f"worker failed: {type(exc).__name__}: {exc}", 0.0
+                )
+            if progress is not None:
+                progress(r)
+            results[c.id] = r
+    return [results[c.id] for c in claims]
+
+
+def select(claims: Sequence[Claim], only: Sequence[str] | None) -> list[Claim]:
+    """Claims whose section slug or id matches one of ``only`` (all when ``only`` is empty).
+
+    Raises
+    ------
+    ValueError
+        naming ``only`` when an entry matches no section and no claim id.
+    """
+    if not only:
+        return list(claims)
+    wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
+    out = []
+    for w in wanted:
+        hits = [c for c in claims if c.section == w or c.id == w]
+        if not hits:
+            sections = sorted({c.section for c in claims})
+            raise ValueError(
+                f"only: {w!r} is neither a section ({', '.join(sections)}) nor a claim id"
+            )
+        out.extend(h for h in hits if h not in out)
+    order = {c.id: i for i, c in enumerate(claims)}
+    return sorted(out, key=lambda c: order[c.id])
