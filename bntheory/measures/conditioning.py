@@ -1,0 +1,136 @@
+"""Condition numbers: the plain ``kappa(H)`` and Cai's effective ``kappa*``.
+
+References
+----------
+Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch Normalization on
+Gradient Descent", ICML (arXiv 1810.00122), Sec. 3: the linearisation of BNGD near the
+minimiser ``w = s w*`` is governed by the *effective Hessian*
+
+.. math:: H^* = H - \\frac{H w^* w^{*\\top} H}{w^{*\\top} H w^*},
+
+which is positive semi-definite with ``H* w* = 0`` and, by Cauchy interlacing,
+``0 = lambda_1(H*) <= lambda_1(H) <= lambda_2(H*) <= ... <= lambda_d(H*) <= lambda_d(H)``.
+Hence ``kappa* = lambda_max(H*) / lambda^+_min(H*) <= kappa(H)`` (THEORY.md Sec. 2, [D+]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import finite_vector, symmetric_matrix
+
+__all__ = [
+    "condition_number",
+    "effective_condition_number",
+    "effective_hessian",
+    "effective_spectrum",
+]
+
+Array = np.ndarray
+
+
+def _spd_eigenvalues(H: object, name: str = "H") -> Array:
+    A = symmetric_matrix(H, name)
+    lam = np.linalg.eigvalsh(A)
+    if lam[0] <= 0.0 or lam[0] <= 10 * A.shape[0] * np.finfo(float).eps * abs(lam[-1]):
+        raise ValueError(
+            f"{name} must be symmetric positive definite (smallest eigenvalue {lam[0]:.3e}, largest {lam[-1]:.3e})"
+        )
+    return lam
+
+
+def condition_number(H: object) -> float:
+    """Spectral condition number ``kappa(H) = lambda_max(H) / lambda_min(H)``.
+
+    Parameters
+    ----------
+    H : array_like, shape (d, d)
+        Symmetric positive definite matrix (the Hessian of a quadratic,
+        ``H = E[x x^T]`` in Cai, Li & Shen (2019), Sec. 2).
+
+    Returns
+    -------
+    float
+        ``kappa(H) >= 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``H`` is not square, not symmetric, not finite or not positive definite
+        (smallest eigenvalue ``<= 10 d eps lambda_max``).
+    """
+    lam = _spd_eigenvalues(H, "H")
+    return float(lam[-1] / lam[0])
+
+
+def effective_hessian(H: object, w_star: object) -> Array:
+    """Cai's effective Hessian ``H* = H - H w* w*^T H / (w*^T H w*)``.
+
+    Source: Cai, Li & Shen (2019), Sec. 3 (THEORY.md Sec. 2, structural fact (iii)).
+
+    Parameters
+    ----------
+    H : array_like, shape (d, d)
+        Symmetric positive definite matrix.
+    w_star : array_like, shape (d,)
+        The minimiser direction ``w* = H^{-1} u`` (any non-zero multiple gives the same
+        ``H*``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        The symmetric positive semi-definite matrix ``H*`` with ``H* w* = 0``.
+    """
+    A = symmetric_matrix(H, "H")
+    w = finite_vector(w_star, "w_star", A.shape[0])
+    Hw = A @ w
+    q = float(w @ Hw)
+    if not q > 0.0:
+        raise ValueError(
+            "w_star must satisfy w_star^T H w_star > 0 (w_star is zero or H is not positive definite)"
+        )
+    Hs = A - np.outer(Hw, Hw) / q
+    return 0.5 * (Hs + Hs.T)
+
+
+def effective_spectrum(H: object, w_star: object) -> Array:
+    """Eigenvalues of ``H*`` with the single structural zero (``H* w* = 0``) removed.
+
+    The removed eigenvalue is the one of smallest absolute value (it is ``O(eps ||H||)``
+    in floating point, possibly slightly negative), so the result has ``d - 1`` entries in
+    ascending order. Source: Cai, Li & Shen (2019), Sec. 3.
+    """
+    _spd_eigenvalues(H, "H")
+    Hs = effective_hessian(H, w_star)
+    lam = np.linalg.eigvalsh(Hs)
+    if lam.shape[0] < 2:
+        raise ValueError("H must be at least 2 x 2 for the effective spectrum to be non-empty")
+    return np.delete(lam, int(np.argmin(np.abs(lam))))
+
+
+def effective_condition_number(H: object, w_star: object) -> float:
+    """Cai's effective condition number ``kappa* = lambda_max(H*) / lambda^+_min(H*)``.
+
+    Source: Cai, Li & Shen (2019), Sec. 3; ``kappa* <= kappa(H)`` by Cauchy interlacing.
+    The one zero eigenvalue of ``H*`` (eigenvector ``w*``) is dropped robustly: the
+    eigenvalue of smallest modulus is removed, the others form the non-zero spectrum
+    (they are ``>= lambda_min(H) > 0`` by interlacing).
+
+    Parameters
+    ----------
+    H : array_like, shape (d, d)
+        Symmetric positive definite matrix, ``d >= 2``.
+    w_star : array_like, shape (d,)
+        Minimiser direction.
+
+    Returns
+    -------
+    float
+        ``kappa*``, with ``1 <= kappa* <= kappa(H)`` up to round-off.
+    """
+    lam = effective_spectrum(H, w_star)
+    if lam[0] <= 0.0:
+        raise ValueError(
+            "H: the effective Hessian has a second (near-)zero eigenvalue; H is numerically singular"
+        )
+    return float(lam[-1] / lam[0])

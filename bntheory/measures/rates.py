@@ -1,0 +1,309 @@
+"""Linear-convergence rate fits: per-step contraction of a geometric sequence.
+
+A sequence converging linearly satisfies ``y_k ~ C r^k``; its log is a straight line of
+slope ``log r``. :func:`fit_linear_rate` finds the linear phase automatically (see its
+docstring for the exact rule) and fits the slope by least squares, with a confidence
+interval from the slope's standard error (Student t, ``n - 2`` degrees of freedom;
+e.g. Draper & Smith (1998), *Applied Regression Analysis*, Sec. 1.4).
+
+THEORY.md Sec. 2 (Cai, Li & Shen 2019): for BNGD with a large weight learning rate the
+loss gap first *grows* while the effective step ``eps_hat`` self-tunes, then contracts
+by ``max |1 - eps_hat lambda|^2`` per step. The fit therefore prefers the LAST long
+linear stretch before the round-off floor, not the first or the steepest one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from ._validation import positive_float, positive_int
+
+__all__ = ["RateFit", "fit_linear_rate", "sequence_of"]
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class RateFit:
+    """Result of :func:`fit_linear_rate`.
+
+    Attributes
+    ----------
+    rate : float
+        Per-step contraction factor ``r = exp(slope)`` of the fitted quantity (a gap rate
+        ``r`` corresponds to an iterate rate ``sqrt(r)`` for quadratics).
+    ci_low, ci_high : float
+        Confidence interval (default 95 %) for ``r`` from the slope's standard error.
+    window : tuple of int
+        ``(start, stop)``: the fit used indices ``start <= k < stop``.
+    n_points : int
+        ``stop - start``.
+    log_slope : float
+        Fitted slope of ``log y_k`` against ``k``.
+    stderr : float
+        Standard error of ``log_slope``.
+    residual_rms : float
+        ``sqrt(SSE / (n - 2))`` of the fit in natural-log units.
+    """
+
+    rate: float
+    ci_low: float
+    ci_high: float
+    window: tuple[int, int]
+    n_points: int
+    log_slope: float
+    stderr: float
+    residual_rms: float
+
+
+def sequence_of(
+    result_or_values: object, quantity: Literal["gaps", "losses", "grad_norms"] = "gaps"
+) -> Array:
+    """Extract the 1-D sequence to fit from a Result (duck-typed) or an array.
+
+    For a Result: ``quantity="gaps"`` uses ``result.gaps`` when present and not None, else
+    ``result.losses - min(result.losses)`` (the minimum itself becomes 0, i.e. floor);
+    ``"losses"`` and ``"grad_norms"`` use those attributes. An array is used as is.
+    """
+    if quantity not in ("gaps", "losses", "grad_norms"):
+        raise ValueError(f"quantity must be 'gaps', 'losses' or 'grad_norms', got {quantity!r}")
+    obj = result_or_values
+    if hasattr(obj, "losses") or hasattr(obj, "gaps") or hasattr(obj, "grad_norms"):
+        if quantity == "gaps":
+            gaps = getattr(obj, "gaps", None)
+            if gaps is not None:
+                y = np.asarray(gaps, dtype=np.float64)
+            else:
+                losses = getattr(obj, "losses", None)
+                if losses is None:
+                    raise ValueError("result_or_values has neither gaps nor losses")
+                y = np.asarray(losses, dtype=np.float64)
+                y = y - np.min(y)
+        else:
+            val = getattr(obj, quantity, None)
+            if val is None:
+                raise ValueError(f"result_or_values has no {quantity}")
+            y = np.asarray(val, dtype=np.float64)
+    else:
+        try:
+            y = np.asarray(obj, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("result_or_values must be a Result-like object or a 1-D array") from exc
+    if y.ndim != 1:
+        raise ValueError(f"result_or_values must give a 1-D sequence, got shape {y.shape}")
+    if np.any(np.isnan(y)):
+        raise ValueError("result_or_values contains NaN")
+    return y
+
+
+def _ols(k: Array, z: Array) -> tuple[float, float, float, Array]:
+    """Slope, its standard error, residual RMS (n - 2 dof) and residuals of z ~ a + b k."""
+    kc = k - k.mean()
+    zc = z - z.mean()
+    sxx = float(kc @ kc)
+    b = float(kc @ zc) / sxx
+    res = zc - b * kc
+    n = k.shape[0]
+    s2 = float(res @ res) / (n - 2)
+    return b, float(np.sqrt(s2 / sxx)), float(np.sqrt(s2)), res
+
+
+def _find_window(
+    z: Array, k: Array, *, tol: float, min_points: int, min_fraction: float, flat_fraction: float
+) -> tuple[int, int] | None:
+    """Index pair (i, j) into (k, z) of the chosen window (inclusive), or None."""
+    n = z.shape[0]
+    if n < min_points:
+        return None
+    imax, imin = int(np.argmax(z)), int(np.argmin(z))
+    if imax == imin or z[imax] == z[imin]:
+        return None
+    s_ref = (z[imax] - z[imin]) / abs(k[imax] - k[imin])
+    x = (k - k.mean()) / max(float(np.ptp(k)), 1.0)
+    zz = z - z.mean()
+    zero = np.zeros(1)
+    Sx = np.concatenate([zero, np.cumsum(x)])
+    Sz = np.concatenate([zero, np.cumsum(zz)])
+    Sxx = np.concatenate([zero, np.cumsum(x * x)])
+    Sxz = np.concatenate([zero, np.cumsum(x * zz)])
+    Szz = np.concatenate([zero, np.cumsum(zz * zz)])
+    xscale = max(float(np.ptp(k)), 1.0)
+    best_len = np.zeros(n, dtype=int)
+    best_end = np.full(n, -1)
+    for i in range(n - min_points + 1):
+        j = np.arange(i + min_points - 1, n)
+        m = (j - i + 1).astype(float)
+        sx = Sx[j + 1] - Sx[i]
+        sz = Sz[j + 1] - Sz[i]
+        cxx = Sxx[j + 1] - Sxx[i] - sx * sx / m
+        cxz = Sxz[j + 1] - Sxz[i] - sx * sz / m
+        czz = Szz[j + 1] - Szz[i] - sz * sz / m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(cxx > 0, cxz / cxx, 0.0)
+            sse = np.maximum(czz - slope * cxz, 0.0)
+            rms = np.sqrt(sse / np.maximum(m - 2, 1))
+        per_step = np.abs(slope) / xscale
+        ok = (rms <= tol) & (per_step >= flat_fraction * s_ref) & (cxx > 0)
+        if ok.any():
+            jj = int(j[np.nonzero(ok)[0][-1]])
+            best_end[i] = jj
+            best_len[i] = jj - i + 1
+    if best_len.max() < min_points:
+        return None
+    cand = np.nonzero(best_len >= max(min_points, min_fraction * best_len.max()))[0]
+    last_end = best_end[cand].max()
+    i0 = int(cand[best_end[cand] == last_end].min())
+    return i0, int(last_end)
+
+
+def fit_linear_rate(
+    result_or_values: object,
+    *,
+    window: tuple[int, int] | None = None,
+    quantity: Literal["gaps", "losses", "grad_norms"] = "gaps",
+    tol: float = 1e-3,
+    floor_rtol: float = 1e-13,
+    min_points: int = 8,
+    min_fraction: float = 0.5,
+    flat_fraction: float = 0.1,
+    confidence: float = 0.95,
+    max_points: int = 2000,
+) -> RateFit:
+    """Fit the per-step linear rate ``r`` of ``y_k ~ C r^k`` over its linear phase.
+
+    How the window is found (``window=None``)
+    ------------------------------------------
+    1. **Floor cut.** Let ``y_ref = max_k y_k`` over the positive entries. The sequence is
+       cut at the first index where ``y_k <= floor_rtol * y_ref`` (this includes zero or
+       negative gaps); that point and everything after it is the round-off floor.
+    2. **Log.** ``z_k = log y_k`` on the remaining prefix. If it has more than
+       ``max_points`` points, the search (not the final fit) uses every ``s``-th point,
+       ``s = ceil(len / max_points)``.
+    3. **Linear windows.** A window ``[i, j]`` (at least ``min_points`` points) is
+       *linear* if the least-squares line through ``(k, z_k)`` has residual RMS
+       ``sqrt(SSE / (n - 2)) <= tol`` (natural-log units: ``tol = 1e-3`` means the
+       sequence is geometric to 0.1 %), and *not flat*: ``|slope| >= flat_fraction *
+       s_ref`` with ``s_ref = (max z - min z) / |argmax z - argmin z|`` the average slope
+       between the highest and the lowest point (a floor that flattens out, or a
+       constant tail, fails this). For each start ``i`` the maximal window is the
+       largest such ``j``.
+    4. **Choice.** Among maximal windows whose length is at least ``min_fraction`` times
+       the longest one, take the one that ends LAST; among those, the one that starts
+       earliest. This skips an initial transient (including the growth phase of BNGD with
+       a large learning rate) and prefers the asymptotic regime.
+    5. **Trim.** On all points of the window: while the first or last residual exceeds
+       ``max(3 s, 1e-12)`` in modulus, with ``s = 1.4826 MAD(residuals)`` a robust noise
+       level, drop the worse end and refit (at most half of the window is trimmed). This
+       removes the tail of a decaying transient and the start of a bend into the floor,
+       which the RMS criterion of step 3 tolerates up to ``tol``.
+
+    The final fit is ordinary least squares of ``log y_k`` on ``k``; ``rate =
+    exp(slope)`` and the ``confidence`` interval is ``exp(slope +- t_{n-2} stderr)``.
+
+    Parameters
+    ----------
+    result_or_values : Result-like or array_like
+        A solver result (``gaps``/``losses``/``grad_norms`` attributes) or a 1-D array of
+        positive values. See :func:`sequence_of`.
+    window : (int, int), optional
+        Fit exactly ``start <= k < stop`` (all values there must be positive).
+    quantity : {"gaps", "losses", "grad_norms"}
+        Which sequence of a Result to fit.
+    tol, floor_rtol, min_points, min_fraction, flat_fraction, max_points
+        Parameters of the window search, as described above.
+    confidence : float
+        Confidence level of the interval, in (0, 1).
+
+    Returns
+    -------
+    RateFit
+
+    Raises
+    ------
+    ValueError
+        Bad input (named), or no linear window of ``min_points`` points exists.
+    """
+    y = sequence_of(result_or_values, quantity)
+    tol = positive_float(tol, "tol")
+    floor_rtol = positive_float(floor_rtol, "floor_rtol", allow_zero=True)
+    min_points = positive_int(min_points, "min_points", minimum=3)
+    max_points = positive_int(max_points, "max_points", minimum=10)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if not 0 < min_fraction <= 1:
+        raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}")
+    flat_fraction = positive_float(flat_fraction, "flat_fraction", allow_zero=True)
+    if y.shape[0] < 3:
+        raise ValueError(f"result_or_values must have at least 3 values, got {y.shape[0]}")
+
+    if window is not None:
+        try:
+            start, stop = (int(window[0]), int(window[1]))
+        except (TypeError, ValueError, IndexError) as exc:
+            raise TypeError("window must be a pair of integers (start, stop)") from exc
+        if start < 0:
+            start += y.shape[0]
+        if stop < 0:
+            stop += y.shape[0]
+        if not 0 <= start < stop <= y.shape[0] or stop - start < 3:
+            raise ValueError(
+                f"window must satisfy 0 <= start < stop <= {y.shape[0]} with >= 3 points, got {window}"
+            )
+        seg = y[start:stop]
+        if np.any(~np.isfinite(seg)) or np.any(seg <= 0):
+            raise ValueError("window contains non-positive or non-finite values")
+    else:
+        pos = y[np.isfinite(y) & (y > 0)]
+        if pos.size == 0:
+            raise ValueError("result_or_values has no positive finite values")
+        bad = ~np.isfinite(y) | (y <= floor_rtol * pos.max())
+        cut = int(np.argmax(bad)) if bad.any() else y.shape[0]
+        stride = int(np.ceil(cut / max_points)) if cut > max_points else 1
+        k_s = np.arange(0, cut, stride)
+        found = _find_window(
+            np.log(y[k_s]),
+            k_s.astype(float),
+            tol=tol,
+            min_points=min(min_points, max(3, cut // stride)),
+            min_fraction=min_fraction,
+            flat_fraction=flat_fraction,
+        )
+        if found is None:
+            raise ValueError(
+                f"result_or_values: no linear window of >= {min_points} points with residual RMS <= {tol:g} "
+                "before the floor (increase tol or pass window=)"
+            )
+        start, stop = int(k_s[found[0]]), int(k_s[found[1]]) + 1
+        # trim ends with residuals beyond 3 robust standard deviations (at most half the window)
+        min_keep = max(min_points, (stop - start + 1) // 2)
+        while stop - start > min_keep:
+            kk = np.arange(start, stop, dtype=float)
+            _, _, _, res = _ols(kk, np.log(y[start:stop]))
+            spread = 1.4826 * float(np.median(np.abs(res - np.median(res))))
+            thresh = max(3.0 * spread, 1e-12)
+            r0, r1 = abs(res[0]), abs(res[-1])
+            if max(r0, r1) <= thresh:
+                break
+            if r0 >= r1:
+                start += 1
+            else:
+                stop -= 1
+
+    kk = np.arange(start, stop, dtype=float)
+    b, se, rms, _ = _ols(kk, np.log(y[start:stop]))
+    n = stop - start
+    tq = float(student_t.ppf(0.5 + confidence / 2, n - 2))
+    return RateFit(
+        rate=float(np.exp(b)),
+        ci_low=float(np.exp(b - tq * se)),
+        ci_high=float(np.exp(b + tq * se)),
+        window=(int(start), int(stop)),
+        n_points=int(n),
+        log_slope=float(b),
+        stderr=float(se),
+        residual_rms=float(rms),
+    )
