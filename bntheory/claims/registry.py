@@ -19,6 +19,8 @@ _MODULES = (
     "forward",
     "backward",
     "inference",
+    "gradflow",
+    "decoupling",
 )
 
 
