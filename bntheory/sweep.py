@@ -543,7 +543,8 @@ class SweepResult:
         One per (cell, seed index), in grid order then seed order. Keys: ``params``
         (dict), ``seed_index`` (int), ``value`` (fn's return, arrays restored; None if
         failed), ``status`` (``"ok"`` or ``"failed"``), ``error`` (message or None),
-        ``cached`` (bool), ``key`` (str, see :func:`cell_key`).
+        ``cached`` (bool), ``key`` (str, see :func:`cell_key`), ``elapsed`` (seconds
+        the cell took when it was computed, also for cached cells).
     grid : Grid
     seeds : tuple of int
         Seed indices.
@@ -695,7 +696,7 @@ def _load_cell(path: Path, key: str) -> Any | None:
     ):
         return None
     try:
-        return (json.loads(payload),)
+        return (json.loads(payload), doc.get("elapsed"))
     except ValueError:
         return None
 
@@ -933,6 +934,7 @@ def run_sweep(
                 "status": "pending",
                 "error": None,
                 "cached": False,
+                "elapsed": None,
                 "key": key,
             }
             index[key] = len(records)
@@ -940,7 +942,9 @@ def run_sweep(
             if cells_dir is not None:
                 loaded = _load_cell(cells_dir / f"{key}.json", key)
                 if loaded is not None:
-                    rec.update(value=_decode(loaded[0]), status="ok", cached=True)
+                    rec.update(
+                        value=_decode(loaded[0]), status="ok", cached=True, elapsed=loaded[1]
+                    )
                     continue
             tasks.append((len(records) - 1, key, params, s))
 
@@ -968,7 +972,7 @@ def run_sweep(
         rec = records[i]
         status, payload, elapsed = fut.result()  # re-raises when raise_errors
         if status == "ok":
-            rec.update(value=_decode(json.loads(payload)), status="ok")
+            rec.update(value=_decode(json.loads(payload)), status="ok", elapsed=elapsed)
             counts["computed"] += 1
             if cells_dir is not None:
                 _atomic_write(
@@ -978,7 +982,9 @@ def run_sweep(
                     ),
                 )
         else:
-            rec.update(status="failed", error=payload.split("\n", 1)[0], traceback=payload)
+            rec.update(
+                status="failed", error=payload.split("\n", 1)[0], traceback=payload, elapsed=elapsed
+            )
             counts["failed"] += 1
         bar.update(status != "ok", counts["failed"])
 
@@ -1016,6 +1022,7 @@ def run_sweep(
                         "params": _encode(r["params"], "params"),
                         "seed_index": r["seed_index"],
                         "error": r["error"],
+                        "traceback": r.get("traceback"),
                     }
                     for r in records
                     if r["status"] == "failed"

@@ -353,6 +353,8 @@ def test_failing_cells_are_recorded_not_raised_and_not_cached(tmp_path, capsys):
     assert u.shape == (4, 1, 2) and np.all(np.isnan(u[2])) and not np.any(np.isnan(u[[0, 1, 3]]))
     meta = json.loads((tmp_path / "metadata.json").read_text())
     assert [f["params"]["x"] for f in meta["last"]["failures"]] == [2, 2]
+    assert "ValueError: bad x=2" in meta["last"]["failures"][0]["traceback"]
+    assert all(r["elapsed"] >= 0 for r in res.records)
     again = run_sweep(sweep._example_fail_if, grid, seeds=2, out_dir=tmp_path, progress=False)
     assert again.n_cached == 6 and again.n_failed == 2  # failures are retried, not cached
     with pytest.raises(KeyError):
