@@ -272,14 +272,16 @@ def batch_norm_backward(dy, cache: BNCache) -> tuple[Array, Array, Array]:
     dy = _as_float_array(dy, "dy")
     if dy.shape != x_hat.shape:
         raise ValueError(f"dy must have the shape of x, {x_hat.shape}, got {dy.shape}")
+    if x_hat.dtype == np.float32 and np.any(np.abs(dy) > np.finfo(np.float32).max):
+        raise ValueError("dy has values too large for the float32 input x")
     dy = dy.astype(x_hat.dtype, copy=False)
     bs = _bshape(x_hat)
-    dbeta = _channel_sum(dy)
-    dgamma = _channel_dot(dy, x_hat)
     m = cache.m
-    k = cache.gamma.astype(np.float64) * cache.inv_std
     # dx = k * (dy - dbeta/m - x_hat * dgamma/m), in three in-place passes
     with np.errstate(all="ignore"):
+        dbeta = _channel_sum(dy)
+        dgamma = _channel_dot(dy, x_hat)
+        k = cache.gamma.astype(np.float64) * cache.inv_std
         dx = np.multiply(x_hat, (-k * dgamma / m).astype(x_hat.dtype).reshape(bs))
         dx += dy * k.astype(x_hat.dtype).reshape(bs) if np.any(k != 1) else dy
         dx -= (k * dbeta / m).astype(x_hat.dtype).reshape(bs)

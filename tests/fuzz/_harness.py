@@ -25,7 +25,17 @@ floats_any = st.one_of(
 )
 
 
-def float_arrays(shape, dtype=np.float64, elements=floats_any):
+floats32_any = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, width=32),
+    st.sampled_from([0.0, 1e-38, -1e-38, 3e38, -3e38, np.nan, np.inf, -np.inf, 1.0]),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+)
+
+
+def float_arrays(shape, dtype=np.float64, elements=None):
+    """Arrays of ``dtype`` with ordinary, huge, tiny and non-finite values."""
+    if elements is None:
+        elements = floats32_any if np.dtype(dtype) == np.float32 else floats_any
     return arrays(dtype, shape, elements=elements)
 
 

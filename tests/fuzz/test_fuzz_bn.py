@@ -5,6 +5,7 @@ argument; never another exception, a NaN output or a leaked warning."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,7 @@ eps_values = st.one_of(
 def bn_inputs(draw):
     shape = draw(shapes)
     dtype = draw(dtypes)
-    x = draw(float_arrays(shape, dtype=np.float64)).astype(dtype) if draw(st.booleans()) else None
+    x = draw(float_arrays(shape, dtype=dtype)) if draw(st.booleans()) else None
     if x is None:  # mostly-well-behaved data
         x = (
             draw(st.floats(1e-3, 1e3))
@@ -77,3 +78,20 @@ def test_layer_and_population_statistics_fuzz(features, momentum, batches):
     res = expect_valid_or_named_error(population_statistics, ["batches", "x"], batches)
     if res is not None:
         assert all_finite(*res)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(bn_inputs(), st.integers(0, 2**32 - 1), st.floats(allow_nan=True, allow_infinity=True))
+@pytest.mark.slow
+def test_forward_backward_fuzz_long(inp, seed, dy_scale):
+    """Longer run, with arbitrary upstream-gradient magnitudes (marked slow)."""
+    x, gamma, beta, eps = inp
+    out = expect_valid_or_named_error(
+        batch_norm_forward, ["x", "gamma", "beta", "eps"], x, gamma, beta, eps
+    )
+    if out is None:
+        return
+    dy = np.random.default_rng(seed).standard_normal(x.shape) * dy_scale
+    back = expect_valid_or_named_error(batch_norm_backward, ["dy", "x"], dy, out[1])
+    if back is not None:
+        assert all_finite(*back)
