@@ -53,6 +53,7 @@ import itertools
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -413,7 +414,8 @@ def executor_from_spec(
           and no thread state of the parent is copied;
         * ``"dask://HOST:PORT"`` (or ``"tcp://HOST:PORT"``): connect a
           ``dask.distributed.Client`` to a running scheduler and use
-          ``client.get_executor()``; BLAS is pinned on every worker;
+          ``client.get_executor()``; BLAS is pinned on every worker. ``bntheory``
+          (and the module defining ``fn``) must be importable on the workers;
         * ``"dask-local"`` or ``"dask-local:N"``: a ``LocalCluster`` of N worker
           processes (default ``jobs``, else 2) with one thread each, on 127.0.0.1,
           dashboard disabled.
@@ -908,6 +910,14 @@ def run_sweep(
             f"executor must be a concurrent.futures.Executor or None, got {type(executor).__name__}"
         )
     fn_name = name if name is not None else _fn_name(fn)
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:
+            raise TypeError(
+                f"fn {fn_name} cannot be pickled for a process pool ({exc}); "
+                "define it at module level in an importable module"
+            ) from exc
     own_executor = executor is None
     if own_executor:
         executor = SerialExecutor()
@@ -970,7 +980,15 @@ def run_sweep(
 
     def handle(i: int, key: str, fut: cf.Future) -> None:
         rec = records[i]
-        status, payload, elapsed = fut.result()  # re-raises when raise_errors
+        try:
+            status, payload, elapsed = fut.result()  # re-raises when raise_errors
+        except Exception as exc:
+            # the executor itself failed for this cell (worker died, result not
+            # transferable, ...): a failed cell too, unless raise_errors
+            if raise_errors:
+                raise
+            status, elapsed = "failed", None
+            payload = f"{type(exc).__name__} (executor): {exc}"
         if status == "ok":
             rec.update(value=_decode(json.loads(payload)), status="ok", elapsed=elapsed)
             counts["computed"] += 1
@@ -1102,3 +1120,8 @@ def _example_blas_threads(x: int = 0, *, rng: np.random.Generator) -> dict[str, 
     except ImportError:  # pragma: no cover
         threads = []
     return {"threads": threads, "env": {v: os.environ.get(v) for v in _BLAS_ENV_VARS[:3]}}
+
+
+def _example_crash(x: int, *, rng: np.random.Generator) -> dict[str, Any]:
+    """Kill the worker process (simulates a worker dying, e.g. out of memory)."""
+    os._exit(3)

@@ -442,3 +442,23 @@ def test_key_depends_on_fn_seed_index_and_root():
     }
     assert base not in others and len(others) == 4
     assert os.path.basename(Path(base)) == base and len(base) == 64
+
+
+def test_process_pool_rejects_unpicklable_fn():
+    with executor_from_spec("processes:1") as ex, pytest.raises(TypeError, match="fn"):
+        run_sweep(lambda x, rng: {}, {"x": [1]}, seeds=1, executor=ex, progress=False)
+
+
+def test_dead_worker_is_a_failed_cell_not_a_crash():
+    with executor_from_spec("processes:1") as ex:
+        res = run_sweep(sweep._example_crash, {"x": [1, 2]}, seeds=1, executor=ex, progress=False)
+    assert res.n_failed == 2 and all("BrokenProcessPool" in f["error"] for f in res.failures)
+    with executor_from_spec("processes:1") as ex, pytest.raises(cf.process.BrokenProcessPool):
+        run_sweep(
+            sweep._example_crash,
+            {"x": [1]},
+            seeds=1,
+            executor=ex,
+            raise_errors=True,
+            progress=False,
+        )
