@@ -134,30 +134,69 @@ def _find_window(
     xscale = max(float(np.ptp(k)), 1.0)
     best_len = np.zeros(n, dtype=int)
     best_end = np.full(n, -1)
-    for i in range(n - min_points + 1):
-        j = np.arange(i + min_points - 1, n)
-        m = (j - i + 1).astype(float)
-        sx = Sx[j + 1] - Sx[i]
-        sz = Sz[j + 1] - Sz[i]
-        cxx = Sxx[j + 1] - Sxx[i] - sx * sx / m
-        cxz = Sxz[j + 1] - Sxz[i] - sx * sz / m
-        czz = Szz[j + 1] - Szz[i] - sz * sz / m
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(cxx > 0, cxz / cxx, 0.0)
-            sse = np.maximum(czz - slope * cxz, 0.0)
-            rms = np.sqrt(sse / np.maximum(m - 2, 1))
-        per_step = np.abs(slope) / xscale
-        ok = (rms <= tol) & (per_step >= flat_fraction * s_ref) & (cxx > 0)
-        if ok.any():
-            jj = int(j[np.nonzero(ok)[0][-1]])
-            best_end[i] = jj
-            best_len[i] = jj - i + 1
+    jall = np.arange(n)
+    n_start = n - min_points + 1
+    for i0 in range(0, n_start, 128):
+        i = np.arange(i0, min(i0 + 128, n_start))[:, None]
+        m = (jall[None, :] - i + 1).astype(float)
+        valid = m >= min_points
+        mm = np.where(valid, m, 1.0)
+        sx = Sx[None, 1:] - Sx[i]
+        sz = Sz[None, 1:] - Sz[i]
+        cxx = Sxx[None, 1:] - Sxx[i] - sx * sx / mm
+        cxz = Sxz[None, 1:] - Sxz[i] - sx * sz / mm
+        czz = Szz[None, 1:] - Szz[i] - sz * sz / mm
+        pos = valid & (cxx > 0)
+        slope = np.where(pos, cxz / np.where(pos, cxx, 1.0), 0.0)
+        sse = np.maximum(czz - slope * cxz, 0.0)
+        rms = np.sqrt(sse / np.maximum(mm - 2, 1))
+        ok = pos & (rms <= tol) & (np.abs(slope) / xscale >= flat_fraction * s_ref)
+        anyok = ok.any(axis=1)
+        last = n - 1 - np.argmax(ok[:, ::-1], axis=1)
+        rows = i[:, 0][anyok]
+        best_end[rows] = last[anyok]
+        best_len[rows] = last[anyok] - rows + 1
     if best_len.max() < min_points:
         return None
     cand = np.nonzero(best_len >= max(min_points, min_fraction * best_len.max()))[0]
     last_end = best_end[cand].max()
     i0 = int(cand[best_end[cand] == last_end].min())
     return i0, int(last_end)
+
+
+def _trim(z: Array, start: int, stop: int, min_keep: int) -> tuple[int, int]:
+    """Drop window ends that stray from the line through the window's middle half."""
+    while stop - start > min_keep:
+        n = stop - start
+        k = np.arange(start, stop, dtype=float)
+        zz = z[start:stop]
+        core = slice(n // 4, n - n // 4)
+        kc0, zc0 = k[core].mean(), zz[core].mean()
+        kc = k[core] - kc0
+        sxx = float(kc @ kc)
+        bc = float(kc @ (zz[core] - zc0)) / sxx
+        res_c = zz[core] - zc0 - bc * kc
+        sigma = 1.4826 * float(np.median(np.abs(res_c - np.median(res_c))))
+        dev = zz - zc0 - bc * (k - kc0)
+        q = max(3, n // 10)
+        score = []
+        for sl, pt in ((slice(0, q), 0), (slice(n - q, n), n - 1)):
+            se = sigma * np.sqrt(1.0 / q + 1.0 / kc.shape[0] + (k[sl].mean() - kc0) ** 2 / sxx)
+            se1 = sigma * np.sqrt(1.0 + 1.0 / kc.shape[0] + (k[pt] - kc0) ** 2 / sxx)
+            score.append(
+                max(
+                    abs(float(dev[sl].mean())) / max(3.0 * se, 1e-12),
+                    abs(float(dev[pt])) / max(4.0 * se1, 1e-12),
+                )
+            )
+        if max(score) <= 1.0:
+            break
+        step = min(max(1, n // 200), n - min_keep)
+        if score[0] >= score[1]:
+            start += step
+        else:
+            stop -= step
+    return start, stop
 
 
 def fit_linear_rate(
@@ -195,11 +234,16 @@ def fit_linear_rate(
        the longest one, take the one that ends LAST; among those, the one that starts
        earliest. This skips an initial transient (including the growth phase of BNGD with
        a large learning rate) and prefers the asymptotic regime.
-    5. **Trim.** On all points of the window: while the first or last residual exceeds
-       ``max(3 s, 1e-12)`` in modulus, with ``s = 1.4826 MAD(residuals)`` a robust noise
-       level, drop the worse end and refit (at most half of the window is trimmed). This
-       removes the tail of a decaying transient and the start of a bend into the floor,
-       which the RMS criterion of step 3 tolerates up to ``tol``.
+    5. **Trim.** Fit a line to the middle half of the window (``n`` points) and let
+       ``s = 1.4826 MAD`` of its residuals be a robust noise level. The first and the
+       last ``q = max(3, n // 10)`` points stray if the mean of their deviations from
+       that line exceeds ``max(3 se, 1e-12)``, ``se`` being the standard error of that
+       mean (noise plus the line's extrapolation error), or if the end point alone
+       deviates by more than ``max(4 se_1, 1e-12)`` (``se_1`` its own standard error). While an end strays, drop
+       ``max(1, n // 200)`` points from the end with the larger ratio and refit; at
+       most half of the window is trimmed. This removes the tail of a decaying
+       transient and the start of a bend into the floor, which the RMS criterion of
+       step 3 tolerates up to ``tol``, so the slope is not biased by them.
 
     The final fit is ordinary least squares of ``log y_k`` on ``k``; ``rate =
     exp(slope)`` and the ``confidence`` interval is ``exp(slope +- t_{n-2} stderr)``.
@@ -278,20 +322,7 @@ def fit_linear_rate(
                 "before the floor (increase tol or pass window=)"
             )
         start, stop = int(k_s[found[0]]), int(k_s[found[1]]) + 1
-        # trim ends with residuals beyond 3 robust standard deviations (at most half the window)
-        min_keep = max(min_points, (stop - start + 1) // 2)
-        while stop - start > min_keep:
-            kk = np.arange(start, stop, dtype=float)
-            _, _, _, res = _ols(kk, np.log(y[start:stop]))
-            spread = 1.4826 * float(np.median(np.abs(res - np.median(res))))
-            thresh = max(3.0 * spread, 1e-12)
-            r0, r1 = abs(res[0]), abs(res[-1])
-            if max(r0, r1) <= thresh:
-                break
-            if r0 >= r1:
-                start += 1
-            else:
-                stop -= 1
+        start, stop = _trim(np.log(y[:stop]), start, stop, max(min_points, (stop - start + 1) // 2))
 
     kk = np.arange(start, stop, dtype=float)
     b, se, rms, _ = _ols(kk, np.log(y[start:stop]))

@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def random_spd(d: int, rng: np.random.Generator, *, lo: float = 1.0, hi: float = 1e3, spectrum=None):
+def random_spd(
+    d: int, rng: np.random.Generator, *, lo: float = 1.0, hi: float = 1e3, spectrum=None
+):
     """``H = Q diag(lam) Q^T`` with a Haar-random ``Q``; returns ``(H, lam_ascending)``."""
     Q, R = np.linalg.qr(rng.standard_normal((d, d)))
     Q = Q * np.sign(np.diag(R))
-    lam = np.geomspace(lo, hi, d) if spectrum is None else np.sort(np.asarray(spectrum, dtype=float))
+    lam = (
+        np.geomspace(lo, hi, d) if spectrum is None else np.sort(np.asarray(spectrum, dtype=float))
+    )
     H = (Q * lam) @ Q.T
     return 0.5 * (H + H.T), lam
 

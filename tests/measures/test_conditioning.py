@@ -42,7 +42,9 @@ def test_kappa_star_for_eigenvector_w_star(which):
     _, vec = np.linalg.eigh(H)
     i = {"min": 0, "max": d - 1, "middle": 5}[which]
     rest = np.delete(lam, i)
-    assert effective_condition_number(H, 3.0 * vec[:, i]) == pytest.approx(rest[-1] / rest[0], rel=1e-10)
+    assert effective_condition_number(H, 3.0 * vec[:, i]) == pytest.approx(
+        rest[-1] / rest[0], rel=1e-10
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -100,7 +102,12 @@ def test_bad_input_names_argument(H, w, name):
 
 @pytest.mark.parametrize(
     "H",
-    [np.ones((2, 3)), np.array([[1.0, 2.0], [0.0, 1.0]]), np.full((2, 2), np.nan), np.diag([1.0, 0.0])],
+    [
+        np.ones((2, 3)),
+        np.array([[1.0, 2.0], [0.0, 1.0]]),
+        np.full((2, 2), np.nan),
+        np.diag([1.0, 0.0]),
+    ],
 )
 def test_condition_number_bad_input(H):
     with pytest.raises(ValueError, match="H"):

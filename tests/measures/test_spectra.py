@@ -196,8 +196,20 @@ def test_slq_deflation_and_log_mode():
     # deflated bulk nodes stay in the bulk's range (Ritz values of the compressed operator)
     assert sd.nodes.max() <= bulk.max() * (1 + 1e-8) and sd.nodes.min() >= bulk.min() * (1 - 1e-8)
     assert sd.wasserstein_to(lam) < 0.05 * np.ptp(bulk)
+    # without deflation the outliers' masses are random (tau ~ (v.q)^2, not 1/d): W1 is much worse
+    undeflated = slq_density(H, n_runs=8, n_steps=50, rng=1)
+    assert sd.wasserstein_to(lam) < 0.1 * undeflated.wasserstein_to(lam)
     # log mode: a density of log10(lambda) that integrates to 1
-    sl = slq_density(H, n_runs=8, n_steps=50, deflate=4, log_spectrum=True, sigma=0.05, sigma_relative=False, rng=1)
+    sl = slq_density(
+        H,
+        n_runs=8,
+        n_steps=50,
+        deflate=4,
+        log_spectrum=True,
+        sigma=0.05,
+        sigma_relative=False,
+        rng=1,
+    )
     assert sl.log_spectrum and sl.sigma == 0.05
     assert np.trapezoid(sl.density, sl.grid) == pytest.approx(1.0, abs=1e-3)
     ref = _exact_smoothed(np.log10(lam), sl.grid, 0.05)
@@ -213,7 +225,9 @@ def test_slq_mean_is_unbiased_trace_estimate():
 
 
 def test_slq_explicit_grid_and_small_dimension():
-    sd = slq_density(np.diag([1.0, 2.0, 3.0]), n_runs=2, n_steps=10, grid=np.linspace(0, 4, 41), rng=0)
+    sd = slq_density(
+        np.diag([1.0, 2.0, 3.0]), n_runs=2, n_steps=10, grid=np.linspace(0, 4, 41), rng=0
+    )
     assert sd.nodes.shape == (2, 3)
     np.testing.assert_allclose(np.sort(sd.atoms()[0][:3]), [1.0, 2.0, 3.0], rtol=1e-12)
     assert sd.wasserstein_to([1.0, 2.0, 3.0]) < 1e-10
