@@ -1,0 +1,318 @@
+"""Population least squares: the OLS model of Cai, Li & Shen (2019) and Kohler et al. (2019).
+
+The objective is :math:`J_0(w) = \\tfrac12 E(y - x^\\top w)^2 = \\tfrac12 w^\\top H w - u^\\top w + c/2`
+with :math:`H = E[xx^\\top] \\succ 0`, :math:`u = E[xy]`, :math:`c = E[y^2]`
+(THEORY.md Sec. 2, "OLS / GD baseline" [D]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from bntheory.gradcheck import as_generator
+
+from ._checks import as_int, as_matrix, as_real, as_spd, as_vector
+
+__all__ = ["LeastSquares"]
+
+Array = np.ndarray
+_SPECTRA = ("geometric", "linear", "two-cluster", "spiked")
+_ALIGN = (None, "random", "top", "bottom", "extremes")
+
+
+class LeastSquares:
+    """Population objective ``1/2 E(y - x^T w)^2 = 1/2 w^T H w - u^T w + c/2``.
+
+    Parameters
+    ----------
+    H : (d, d) array_like
+        Second moment ``E[x x^T]``; symmetric positive definite.
+    u : (d,) array_like
+        Cross moment ``E[x y]``.
+    c : float
+        ``E[y^2]``; must satisfy ``c >= q = u^T H^{-1} u`` (Cauchy-Schwarz), up to 1e-10 relative.
+
+    Attributes
+    ----------
+    dim, H, u, c, w_star (``H^{-1} u``), q (``u^T H^{-1} u``), J_star (``(c - q)/2``),
+    eigenvalues (ascending, cached), L, mu, kappa, norm_matrix (``H``: the matrix of the
+    BN normalization ``||w||_H``), X, y (the samples, only for :meth:`from_samples`).
+
+    Notes
+    -----
+    The gradient is evaluated as ``H (w - w*)`` rather than ``H w - u`` and the loss as
+    ``J* + 1/2 (w - w*)^T H (w - w*)``: both are mathematically equal to the textbook forms
+    and free of cancellation near the optimum (THEORY.md Sec. 2 warns that differences of
+    large numbers put a floor near 1e-13 relative on fitted rates).
+    """
+
+    def __init__(self, H: object, u: object, c: object, *, _eigenvalues: Array | None = None):
+        self.H, self._chol = as_spd(H, "H")
+        self.dim = self.H.shape[0]
+        self.u = as_vector(u, "u", self.dim)
+        self.c = as_real(c, "c")
+        self.w_star = scipy.linalg.cho_solve((self._chol, True), self.u)
+        self.q = float(self.u @ self.w_star)
+        if self.c < self.q - 1e-10 * max(abs(self.q), 1.0):
+            raise ValueError(
+                f"c must be >= u^T H^-1 u = {self.q:.6g} (E[y^2] >= explained part), got {self.c}"
+            )
+        # J* = (c - q)/2, clipped at 0 against round-off when c == q.
+        self.J_star = max(0.5 * (self.c - self.q), 0.0)
+        self._eig = None if _eigenvalues is None else np.sort(np.asarray(_eigenvalues, float))
+        self.X: Array | None = None
+        self.y: Array | None = None
+
+    # ------------------------------------------------------------------ spectrum
+    @property
+    def eigenvalues(self) -> Array:
+        """Eigenvalues of ``H`` in ascending order (dense ``eigvalsh``, cached)."""
+        if self._eig is None:
+            self._eig = np.linalg.eigvalsh(self.H)
+        return self._eig
+
+    @property
+    def L(self) -> float:
+        """Smoothness constant ``lambda_max(H)``."""
+        return float(self.eigenvalues[-1])
+
+    @property
+    def mu(self) -> float:
+        """Strong-convexity constant ``lambda_min(H)``."""
+        return float(self.eigenvalues[0])
+
+    @property
+    def kappa(self) -> float:
+        """Condition number ``lambda_max / lambda_min``."""
+        return self.L / self.mu
+
+    @property
+    def norm_matrix(self) -> Array:
+        """Matrix ``S`` of the BN normalization ``||w||_S`` (population BN of ``x^T w``)."""
+        return self.H
+
+    # ------------------------------------------------------------------ objective
+    def _w(self, w: object) -> Array:
+        return as_vector(w, "w", self.dim)
+
+    def loss_grad_gap(self, w: Array) -> tuple[float, Array, float]:
+        """Loss, gradient and optimality gap at ``w`` from one matrix-vector product."""
+        d = w - self.w_star
+        g = self.H @ d
+        gap = 0.5 * float(d @ g)
+        return self.J_star + gap, g, gap
+
+    def loss(self, w: object) -> float:
+        """``1/2 w^T H w - u^T w + c/2`` (evaluated as ``J* + gap``)."""
+        return self.loss_grad_gap(self._w(w))[0]
+
+    def grad(self, w: object) -> Array:
+        """``H w - u`` (evaluated as ``H (w - w*)``)."""
+        w = self._w(w)
+        return self.H @ (w - self.w_star)
+
+    def hvp(self, w: object, v: object) -> Array:
+        """``H v``."""
+        self._w(w)
+        return self.H @ as_vector(v, "v", self.dim)
+
+    def hessian(self, w: object | None = None) -> Array:
+        """``H`` (constant)."""
+        return self.H.copy()
+
+    def gap(self, w: object) -> float:
+        """``J_0(w) - J* = 1/2 (w - w*)^T H (w - w*)``, without cancellation."""
+        return self.loss_grad_gap(self._w(w))[2]
+
+    def __repr__(self) -> str:
+        return f"LeastSquares(dim={self.dim}, J_star={self.J_star:.4g})"
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_samples(cls, X: object, y: object, *, center: bool = False) -> LeastSquares:
+        """Population of the empirical distribution of the samples ``(X, y)``.
+
+        ``H = X^T X / n``, ``u = X^T y / n``, ``c = y^T y / n`` (biased 1/n moments, no
+        intercept). With ``center=True`` the column means of ``X`` and the mean of ``y``
+        are subtracted first, so ``H`` is the empirical covariance (the statistics that
+        population BN of ``x^T w`` uses). The samples are kept as ``.X`` and ``.y`` (after
+        centering), which mini-batch BNGD needs.
+        """
+        X = as_matrix(X, "X")
+        n, d = X.shape
+        y = as_vector(y, "y", n)
+        if center:
+            X = X - X.mean(axis=0)
+            y = y - y.mean()
+        try:
+            prob = cls(X.T @ X / n, X.T @ y / n, float(y @ y) / n)
+        except ValueError as exc:
+            raise ValueError(
+                f"X must have full column rank (n >= d = {d} independent rows): {exc}"
+            ) from exc
+        prob.X, prob.y = X.copy(), y.copy()
+        return prob
+
+    @classmethod
+    def ill_conditioned(
+        cls,
+        dim: int,
+        kappa: float,
+        spectrum: str = "geometric",
+        *,
+        basis: str = "random",
+        align: str | float | None = None,
+        noise: float = 1.0,
+        rng: int | np.random.Generator | None = None,
+    ) -> LeastSquares:
+        """Random instance with prescribed spectrum of ``H`` and alignment of ``w*``.
+
+        Parameters
+        ----------
+        dim : int
+            Dimension ``d >= 1`` (``d = 1`` needs ``kappa = 1``).
+        kappa : float
+            Condition number ``>= 1``. Eigenvalues lie in ``[1/kappa, 1]`` (so ``L = 1``).
+        spectrum : {"geometric", "linear", "two-cluster", "spiked"}
+            ``geometric``: ``kappa^{-(d-1-i)/(d-1)}``; ``linear``: evenly spaced;
+            ``two-cluster``: ``floor(d/2)`` eigenvalues at ``1/kappa``, the rest at 1;
+            ``spiked``: one eigenvalue 1, the other ``d-1`` geometric in
+            ``[1/kappa, min(1, 10/kappa)]``.
+        basis : {"random", "identity"}
+            Eigenvectors: Haar-random orthogonal (QR with sign fix) or the standard basis.
+        align : None, "random", "top", "bottom", "extremes" or float in [0, 1]
+            Direction of ``w*`` (unit norm) in the eigenbasis: random Gaussian (None /
+            "random"), the top or bottom eigenvector, ``(v_min + v_max)/sqrt(2)``, or a float
+            ``t`` mixing a random unit direction ``r`` with the top one:
+            ``w* ∝ (1 - t) r + t v_max``. Aligning ``w*`` with an isolated eigenvalue
+            ("spiked" + "top") makes Cai's ``kappa*`` much smaller than ``kappa``.
+        noise : float
+            Residual variance: ``c = q + noise``, so ``J* = noise / 2``.
+        rng : int, Generator or None
+            Seed.
+        """
+        dim = as_int(dim, "dim")
+        kappa = as_real(kappa, "kappa")
+        if kappa < 1:
+            raise ValueError(f"kappa must be >= 1, got {kappa}")
+        if dim == 1 and kappa != 1:
+            raise ValueError("kappa must be 1 when dim == 1")
+        noise = as_real(noise, "noise", nonneg=True)
+        if spectrum not in _SPECTRA:
+            raise ValueError(f"spectrum must be one of {_SPECTRA}, got {spectrum!r}")
+        if basis not in ("random", "identity"):
+            raise ValueError(f"basis must be 'random' or 'identity', got {basis!r}")
+        gen = as_generator(rng)
+        lam = _spectrum(dim, kappa, spectrum)
+        if basis == "random":
+            Q, R = np.linalg.qr(gen.standard_normal((dim, dim)))
+            Q = Q * np.sign(np.diag(R))
+        else:
+            Q = np.eye(dim)
+        coef = _alignment(dim, align, gen)
+        w_star = Q @ coef
+        H = (Q * lam) @ Q.T
+        H = 0.5 * (H + H.T)
+        u = Q @ (lam * coef)
+        q = float(coef @ (lam * coef))
+        return cls(H, u, q + noise, _eigenvalues=lam)._with_w_star(w_star)
+
+    @classmethod
+    def heterogeneous_features(
+        cls,
+        dim: int,
+        *,
+        scale_ratio: float | None = None,
+        growth: float | None = None,
+        correlation: float | str = 0.0,
+        noise: float = 1.0,
+        rng: int | np.random.Generator | None = None,
+    ) -> LeastSquares:
+        """Features with exponentially increasing standard deviations: ``H = D C D``.
+
+        The setting the reference article describes for Cai et al.'s experiments
+        ("features generated with heterogeneous variances (e.g. exponentially increasing
+        scales)"). ``D = diag(s)`` with ``s_i = scale_ratio^{i/(d-1)}`` (default ratio 100)
+        or ``s_i = growth^i``; ``C`` is the identity (``correlation=0``), the equicorrelation
+        matrix ``(1-r) I + r 1 1^T`` (float ``0 <= r < 1``), or ``"random"``: a Wishart
+        matrix with ``2d`` degrees of freedom normalized to unit diagonal. The teacher is
+        ``w* ~ N(0, I_d / d)``; ``u = H w*``; ``c = q + noise``.
+        """
+        dim = as_int(dim, "dim")
+        if scale_ratio is not None and growth is not None:
+            raise ValueError("give only one of scale_ratio and growth")
+        gen = as_generator(rng)
+        if growth is not None:
+            growth = as_real(growth, "growth", positive=True)
+            s = growth ** np.arange(dim, dtype=float)
+        else:
+            ratio = (
+                100.0 if scale_ratio is None else as_real(scale_ratio, "scale_ratio", positive=True)
+            )
+            s = ratio ** (np.arange(dim) / max(dim - 1, 1))
+        if isinstance(correlation, str):
+            if correlation != "random":
+                raise ValueError(
+                    f"correlation must be a float in [0, 1) or 'random', got {correlation!r}"
+                )
+            G = gen.standard_normal((dim, 2 * dim))
+            W = G @ G.T
+            dd = np.sqrt(np.diag(W))
+            C = W / np.outer(dd, dd)
+        else:
+            r = as_real(correlation, "correlation")
+            if not 0 <= r < 1:
+                raise ValueError(f"correlation must be in [0, 1), got {r}")
+            C = (1 - r) * np.eye(dim) + r * np.ones((dim, dim))
+        H = s[:, None] * C * s[None, :]
+        w_star = gen.standard_normal(dim) / np.sqrt(dim)
+        u = H @ w_star
+        noise = as_real(noise, "noise", nonneg=True)
+        return cls(H, u, float(w_star @ u) + noise)
+
+    def _with_w_star(self, w_star: Array) -> LeastSquares:
+        # The generators know w* exactly; replacing the Cholesky solve removes its error.
+        self.w_star = np.asarray(w_star, float)
+        return self
+
+
+def _spectrum(dim: int, kappa: float, kind: str) -> Array:
+    if dim == 1:
+        return np.ones(1)
+    if kind == "geometric":
+        return kappa ** (-(dim - 1 - np.arange(dim)) / (dim - 1))
+    if kind == "linear":
+        return np.linspace(1.0 / kappa, 1.0, dim)
+    if kind == "two-cluster":
+        lam = np.ones(dim)
+        lam[: dim // 2] = 1.0 / kappa
+        return lam
+    # spiked
+    hi = min(1.0, 10.0 / kappa)
+    rest = np.geomspace(1.0 / kappa, hi, dim - 1) if dim > 2 else np.array([1.0 / kappa])
+    return np.sort(np.append(rest, 1.0))
+
+
+def _alignment(dim: int, align: object, gen: np.random.Generator) -> Array:
+    if isinstance(align, str) or align is None:
+        if align not in _ALIGN:
+            raise ValueError(f"align must be one of {_ALIGN} or a float in [0, 1], got {align!r}")
+        if align in (None, "random"):
+            v = gen.standard_normal(dim)
+        else:
+            v = np.zeros(dim)
+            if align in ("top", "extremes"):
+                v[-1] = 1.0
+            if align in ("bottom", "extremes"):
+                v[0] = 1.0
+    else:
+        t = as_real(align, "align")
+        if not 0 <= t <= 1:
+            raise ValueError(f"align must be in [0, 1] when a float, got {t}")
+        r = gen.standard_normal(dim)
+        r /= np.linalg.norm(r)
+        top = np.zeros(dim)
+        top[-1] = 1.0
+        v = (1 - t) * r + t * top
+    return v / np.linalg.norm(v)

@@ -1,0 +1,178 @@
+"""Batch-normalization reparametrization of a linear model: ``w~ = g w / ||w||_S``.
+
+For a linear model ``x^T w`` with zero-mean inputs, population BN gives
+``BN(x^T w) = x^T w / ||w||_S`` with ``S = E[x x^T]``; a learned scale ``g`` (Cai et al.'s
+``a``, Kohler et al.'s ``g``) makes the effective weight ``w~ = g w / ||w||_S``
+(Cai, Li & Shen 2019, Sec. 2; Kohler et al. 2019, Eq. 9; THEORY.md Secs. 2-3 [D]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from ._checks import as_real, as_vector
+
+__all__ = ["Normalized"]
+
+Array = np.ndarray
+
+
+class Normalized:
+    """Objective ``F(g, w) = f(g w / ||w||_S)`` in the stacked vector ``theta = (g, w)``.
+
+    Parameters
+    ----------
+    problem : LeastSquares or GaussianHalfspace
+        Base problem in the effective weight ``w~``; must expose ``dim``, ``loss``,
+        ``grad``, ``hvp``, ``norm_matrix`` (``S``) and ``u`` (for Kohler's ``rho``).
+
+    Notes
+    -----
+    ``F`` is scale invariant in ``w``: ``F(g, c w) = F(g, w)`` for ``c > 0``, hence
+    ``w^T grad_w F = 0`` and ``grad_w F(g, c w) = grad_w F(g, w) / c``
+    (Ioffe & Szegedy 2015, Sec. 3.3; Arora et al. 2019, Lemma 2.4 [T]).
+    For least squares, ``F`` is Cai et al.'s ``J(a, w) = 1/2 (c - 2 a w^T u/||w||_H + a^2)``.
+    """
+
+    def __init__(self, problem: object):
+        for attr in ("dim", "loss", "grad", "hvp", "norm_matrix", "u"):
+            if not hasattr(problem, attr):
+                raise TypeError(
+                    f"problem must provide {attr!r} (a LeastSquares or GaussianHalfspace)"
+                )
+        self.base = problem
+        self.S = np.asarray(problem.norm_matrix, float)
+        self.base_dim = int(problem.dim)
+        self.dim = self.base_dim + 1
+        self.u = np.asarray(problem.u, float)
+        chol = np.linalg.cholesky(self.S)
+        #: ``S^{-1} u``: the optimal direction of Kohler's rho.
+        self.w_rho = scipy.linalg.cho_solve((chol, True), self.u)
+        self.q = float(self.u @ self.w_rho)
+        self._eig: Array | None = None
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def eigenvalues(self) -> Array:
+        """Eigenvalues of ``S`` (ascending, cached)."""
+        if self._eig is None:
+            base_eig = getattr(self.base, "eigenvalues", None)
+            self._eig = np.asarray(base_eig if base_eig is not None else np.linalg.eigvalsh(self.S))
+        return self._eig
+
+    @property
+    def L(self) -> float:
+        """``lambda_max(S)``."""
+        return float(self.eigenvalues[-1])
+
+    @property
+    def mu(self) -> float:
+        """``lambda_min(S)``."""
+        return float(self.eigenvalues[0])
+
+    def split(self, theta: object) -> tuple[float, Array]:
+        """``theta -> (g, w)``; raises ValueError when ``w = 0``."""
+        theta = as_vector(theta, "theta", self.dim)
+        w = theta[1:]
+        if not np.any(w):
+            raise ValueError("w (theta[1:]) must be non-zero: BN is undefined at w = 0")
+        return float(theta[0]), w
+
+    @staticmethod
+    def stack(g: float, w: Array) -> Array:
+        """``(g, w) -> theta``."""
+        return np.concatenate([[float(g)], np.asarray(w, float)])
+
+    def s_norm(self, w: Array) -> float:
+        """``||w||_S = sqrt(w^T S w)``."""
+        return float(np.sqrt(w @ (self.S @ w)))
+
+    def effective(self, theta: object) -> Array:
+        """Effective weight ``w~ = g w / ||w||_S`` in the original space."""
+        g, w = self.split(theta)
+        return g * w / self.s_norm(w)
+
+    # ------------------------------------------------------------------ objective
+    def loss(self, theta: object) -> float:
+        """``f(g w / ||w||_S)``."""
+        return float(self.base.loss(self.effective(theta)))
+
+    def J(self, a: float, w: object) -> float:
+        """Cai et al.'s ``J(a, w)`` (= :meth:`loss` at ``(a, w)``)."""
+        return self.loss(self.stack(as_real(a, "a"), as_vector(w, "w", self.base_dim)))
+
+    def grad(self, theta: object) -> Array:
+        """Gradient ``((w/n)^T h, (g/n)(h - S w (w^T h)/n^2))``, ``h = grad f(w~)``, ``n = ||w||_S``."""
+        g, w = self.split(theta)
+        n = self.s_norm(w)
+        h = np.asarray(self.base.grad(g * w / n), float)
+        wh = float(w @ h)
+        Sw = self.S @ w
+        return self.stack(wh / n, (g / n) * (h - Sw * (wh / n**2)))
+
+    def partial_g(self, g: float, w: Array) -> float:
+        """``dF/dg`` at ``(g, w)`` (the function Kohler et al.'s bisection zeroes)."""
+        n = self.s_norm(w)
+        return float(w @ np.asarray(self.base.grad(g * w / n))) / n
+
+    def hvp(self, theta: object, v: object) -> Array:
+        """Hessian-vector product by the chain rule (second-order term of the BN map included)."""
+        g, w = self.split(theta)
+        v = as_vector(v, "v", self.dim)
+        dg, dw = float(v[0]), v[1:]
+        S = self.S
+        Sw = S @ w
+        n2 = float(w @ Sw)
+        n = np.sqrt(n2)
+        wt = g * w / n
+        h = np.asarray(self.base.grad(wt), float)
+        wh = float(w @ h)
+        wSdw = float(Sw @ dw)
+        # Jacobian of w~ applied to v, then Hessian of f, then Jacobian transpose.
+        dwt = (w / n) * dg + (g / n) * (dw - w * (wSdw / n2))
+        Hd = np.asarray(self.base.hvp(wt, dwt), float)
+        jt_g = float(w @ Hd) / n
+        jt_w = (g / n) * (Hd - Sw * (float(w @ Hd) / n2))
+        # Derivative of J^T with h held fixed.
+        dh = float(dw @ h)
+        proj = h - Sw * (wh / n2)
+        sec_g = dh / n - wh * wSdw / n**3
+        sec_w = (
+            (dg / n) * proj
+            - g * wSdw / n**3 * proj
+            + (g / n) * (-(S @ dw) * (wh / n2) - Sw * (dh / n2) + Sw * (2 * wh * wSdw / n2**2))
+        )
+        return self.stack(jt_g + sec_g, jt_w + sec_w)
+
+    def hessian(self, theta: object) -> Array:
+        """Dense Hessian from ``dim`` HVPs (small dimensions only), symmetrized."""
+        theta = as_vector(theta, "theta", self.dim)
+        Hm = np.column_stack([self.hvp(theta, e) for e in np.eye(self.dim)])
+        return 0.5 * (Hm + Hm.T)
+
+    # ------------------------------------------------------------------ Kohler's rho
+    def rho(self, w: object) -> float:
+        """Kohler et al. (2019), Sec. 3: ``rho(w) = -(u^T w)^2 / (w^T S w)``."""
+        w = as_vector(w, "w", self.base_dim)
+        return -(float(self.u @ w) ** 2) / float(w @ (self.S @ w))
+
+    def grad_rho(self, w: object) -> Array:
+        """``grad rho = -2 (u^T w)/(w^T S w) u + 2 (u^T w)^2/(w^T S w)^2 S w`` (THEORY.md Sec. 3 [D])."""
+        w = as_vector(w, "w", self.base_dim)
+        Sw = self.S @ w
+        n2 = float(w @ Sw)
+        uw = float(self.u @ w)
+        return -2 * uw / n2 * self.u + 2 * uw**2 / n2**2 * Sw
+
+    @property
+    def rho_star(self) -> float:
+        """``rho* = -u^T S^{-1} u``."""
+        return -self.q
+
+    def rho_gap(self, w: object) -> float:
+        """``rho(w) - rho* = min_gamma ||S^{-1}u - gamma w||_S^2`` (no cancellation, THEORY.md Sec. 3 [D])."""
+        w = as_vector(w, "w", self.base_dim)
+        Sw = self.S @ w
+        r = self.w_rho - (float(self.u @ w) / float(w @ Sw)) * w
+        return float(r @ (self.S @ r))

@@ -1,0 +1,116 @@
+"""LeastSquares: exact loss/grad/hvp, generators, constructors, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bntheory.bounds import kappa_star
+from bntheory.gradcheck import check_gradient, check_hvp
+from bntheory.problems import LeastSquares
+
+
+@pytest.fixture
+def ls():
+    return LeastSquares.ill_conditioned(8, 50, rng=0)
+
+
+def test_derivatives_by_gradcheck(ls):
+    x = np.random.default_rng(1).standard_normal(8)
+    assert check_gradient(ls.loss, ls.grad, x, rng=2).ok
+    assert check_hvp(ls.grad, ls.hvp, x, rng=3, f=ls.loss).ok
+
+
+def test_textbook_forms(ls):
+    # Independent reference: the expanded formulas, at a point far from the optimum.
+    w = np.random.default_rng(4).standard_normal(8) * 3
+    ref = 0.5 * w @ ls.H @ w - ls.u @ w + ls.c / 2
+    np.testing.assert_allclose(ls.loss(w), ref, rtol=1e-12)
+    np.testing.assert_allclose(ls.grad(w), ls.H @ w - ls.u, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ls.gap(w), ref - ls.J_star, rtol=1e-10)
+    np.testing.assert_allclose(ls.w_star, np.linalg.solve(ls.H, ls.u), rtol=1e-9)
+    np.testing.assert_allclose(ls.hessian(), ls.H)
+
+
+def test_gap_has_no_cancellation(ls):
+    # gap(w* + t v) = t^2/2 v^T H v exactly; the difference of losses would floor near 1e-16.
+    v = np.random.default_rng(5).standard_normal(8)
+    for t in (1e-4, 1e-8, 1e-12):
+        w = ls.w_star + t * v
+        d = w - ls.w_star  # exact in floating point (Sterbenz): the represented offset
+        np.testing.assert_allclose(ls.gap(w), 0.5 * d @ ls.H @ d, rtol=1e-10)
+
+
+def test_from_samples_matches_empirical_mean():
+    gen = np.random.default_rng(6)
+    X = gen.standard_normal((50, 4))
+    y = X @ np.ones(4) + gen.standard_normal(50)
+    prob = LeastSquares.from_samples(X, y)
+    w = gen.standard_normal(4)
+    np.testing.assert_allclose(prob.loss(w), 0.5 * np.mean((y - X @ w) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(prob.w_star, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-9)
+    cen = LeastSquares.from_samples(X, y, center=True)
+    np.testing.assert_allclose(cen.H, np.cov(X.T, bias=True), rtol=1e-12)
+
+
+@pytest.mark.parametrize("spectrum", ["geometric", "linear", "two-cluster", "spiked"])
+def test_generator_spectrum(spectrum):
+    prob = LeastSquares.ill_conditioned(9, 40, spectrum, rng=1)
+    lam = np.linalg.eigvalsh(prob.H)  # independent of the cached eigenvalues
+    np.testing.assert_allclose(lam, prob.eigenvalues, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(lam[-1] / lam[0], 40, rtol=1e-10)
+
+
+def test_alignment_top_is_top_eigenvector():
+    prob = LeastSquares.ill_conditioned(7, 20, align="top", rng=2)
+    lam, V = np.linalg.eigh(prob.H)
+    assert abs(abs(V[:, -1] @ prob.w_star) - 1) < 1e-10
+
+
+def test_kappa_star_small_when_aligned_large_when_random():
+    aligned = LeastSquares.ill_conditioned(20, 1000, "spiked", align="top", rng=3)
+    generic = LeastSquares.ill_conditioned(20, 1000, "geometric", rng=3)
+    assert kappa_star(aligned.H, aligned.w_star) < 11  # the remaining spectrum spans [1/k, 10/k]
+    assert kappa_star(generic.H, generic.w_star) > 0.5 * 1000
+
+
+def test_heterogeneous_features():
+    prob = LeastSquares.heterogeneous_features(6, scale_ratio=100, rng=0)
+    np.testing.assert_allclose(np.sqrt(np.diag(prob.H)), 100 ** (np.arange(6) / 5), rtol=1e-12)
+    prob = LeastSquares.heterogeneous_features(5, growth=2.0, correlation=0.3, rng=0)
+    np.testing.assert_allclose(prob.H[0, 1], 0.3 * 1 * 2, rtol=1e-12)
+    prob = LeastSquares.heterogeneous_features(5, correlation="random", rng=0)
+    assert prob.kappa > 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (dict(H=[[1.0, 2.0], [0.0, 1.0]], u=[1.0, 1.0], c=10.0), "H"),
+        (dict(H=[[1.0, 0.0], [0.0, -1.0]], u=[1.0, 1.0], c=10.0), "H"),
+        (dict(H=[[1.0, 0.0], [0.0, np.nan]], u=[1.0, 1.0], c=10.0), "H"),
+        (dict(H=np.eye(2), u=[1.0, 1.0, 1.0], c=10.0), "u"),
+        (dict(H=np.eye(2), u=[1.0, np.nan], c=10.0), "u"),
+        (dict(H=np.eye(2), u=[1.0, 1.0], c=1.0), "c"),
+    ],
+)
+def test_bad_input_names_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        LeastSquares(**kwargs)
+
+
+def test_bad_generator_input():
+    with pytest.raises(ValueError, match="kappa"):
+        LeastSquares.ill_conditioned(5, 0.5)
+    with pytest.raises(ValueError, match="dim"):
+        LeastSquares.ill_conditioned(0, 10)
+    with pytest.raises(ValueError, match="spectrum"):
+        LeastSquares.ill_conditioned(5, 10, "cubic")
+    with pytest.raises(ValueError, match="align"):
+        LeastSquares.ill_conditioned(5, 10, align="sideways")
+    with pytest.raises(ValueError, match="w"):
+        LeastSquares.ill_conditioned(5, 10).loss(np.ones(4))
+    with pytest.raises(ValueError, match="X"):
+        LeastSquares.from_samples(np.ones((5, 3)), np.ones(5))
+    with pytest.raises(ValueError, match="y"):
+        LeastSquares.from_samples(np.ones((5, 3)), np.ones(4))
