@@ -19,8 +19,13 @@ _MODULES = (
     "forward",
     "backward",
     "inference",
+    "ics",
+    "landscape",
+    "shift",
     "gradflow",
     "decoupling",
+    "least_squares",
+    "halfspace",
 )
 
 
