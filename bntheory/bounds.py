@@ -1,0 +1,213 @@
+"""The stated bounds as plain functions of the instance.
+
+Each function names its source and the THEORY.md tag of the statement. Convention: a
+function named ``*_iterate_rate`` returns the per-step contraction factor of the ITERATE
+error (``||w_k - w*||``-like); for quadratics the loss-gap rate is its square
+(:func:`gap_rate`). Functions that return a bound on ``rho(w_t) - rho*`` or on a loss gap
+say so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bntheory.problems._checks import as_int, as_real, as_spd, as_vector
+
+__all__ = [
+    "bngd_best_iterate_rate",
+    "bngd_local_iterate_rate",
+    "bngd_spectrum",
+    "bngd_stability_threshold",
+    "gap_rate",
+    "gd_divergence_threshold",
+    "gd_iterate_rate",
+    "gd_one_over_L_iterate_rate",
+    "gd_optimal_iterate_rate",
+    "kappa_star",
+    "kohler_asymptotic_gap_rate",
+    "kohler_halfspace_bound",
+    "kohler_ols_bound",
+    "yang_linear_rate",
+    "yang_relu_rate",
+]
+
+Array = np.ndarray
+
+
+def _kappa(kappa: float) -> float:
+    k = as_real(kappa, "kappa")
+    if k < 1:
+        raise ValueError(f"kappa must be >= 1, got {k}")
+    return k
+
+
+def gap_rate(iterate_rate: float) -> float:
+    """Loss-gap rate of a quadratic from its iterate rate: ``r^2`` (gap = 1/2 e^T H e)."""
+    return as_real(iterate_rate, "iterate_rate", nonneg=True) ** 2
+
+
+# ---------------------------------------------------------------------- GD on OLS
+def gd_iterate_rate(eigenvalues: object, lr: float) -> float:
+    """Exact asymptotic iterate rate of GD on a quadratic: ``max_i |1 - lr lambda_i|``.
+
+    Source: standard (Nesterov 2004, Sec. 1.2.3); THEORY.md Sec. 2 [D].
+    """
+    lam = as_vector(eigenvalues, "eigenvalues")
+    lr = as_real(lr, "lr", positive=True)
+    return float(np.max(np.abs(1 - lr * lam)))
+
+
+def gd_optimal_iterate_rate(kappa: float) -> float:
+    """``(kappa - 1)/(kappa + 1)``: GD iterate rate at ``lr = 2/(L + mu)`` (THEORY.md Sec. 2 [D])."""
+    k = _kappa(kappa)
+    return (k - 1) / (k + 1)
+
+
+def gd_one_over_L_iterate_rate(kappa: float) -> float:
+    """``1 - 1/kappa``: GD iterate rate at ``lr = 1/L`` (THEORY.md Sec. 2 [D])."""
+    return 1 - 1 / _kappa(kappa)
+
+
+def gd_divergence_threshold(lam_max: float) -> float:
+    """``2 / lambda_max``: GD on OLS converges iff ``0 < lr < 2/lambda_max`` (THEORY.md Sec. 2 [D])."""
+    return 2 / as_real(lam_max, "lam_max", positive=True)
+
+
+# ---------------------------------------------------------------------- BNGD (Cai et al.)
+def bngd_spectrum(H: object, w_star: object) -> Array:
+    """Non-zero spectrum (ascending) of Cai et al.'s ``H* = H - H w* w*^T H / (w*^T H w*)``.
+
+    Cai, Li & Shen (2019), Sec. 3 [U: notation unverified]; THEORY.md Sec. 2 (iii) [D+].
+    ``H*`` is PSD with exactly one zero eigenvalue (direction ``w*``) when ``H > 0``; it is
+    dropped. Dense ``eigvalsh``.
+    """
+    H, _ = as_spd(H, "H")
+    w = as_vector(w_star, "w_star", H.shape[0])
+    if not np.any(w):
+        raise ValueError("w_star must be non-zero")
+    Hw = H @ w
+    Hs = H - np.outer(Hw, Hw) / float(w @ Hw)
+    lam = np.linalg.eigvalsh(0.5 * (Hs + Hs.T))
+    return np.delete(lam, int(np.argmin(np.abs(lam))))
+
+
+def kappa_star(H: object, w_star: object) -> float:
+    """``kappa* = lambda_max(H*) / lambda_min^+(H*)`` (Cai et al. 2019; ``kappa* <= kappa`` by interlacing [D])."""
+    lam = bngd_spectrum(H, w_star)
+    if lam.size == 0:
+        return 1.0
+    return float(lam[-1] / lam[0])
+
+
+def bngd_local_iterate_rate(H: object, w_star: object, eps_hat: float) -> float:
+    """``max_{lambda in spec+(H*)} |1 - eps_hat lambda|``: BNGD's local iterate rate.
+
+    Linearization ``delta_{k+1} = (I - eps_hat_k H*) delta_k`` near ``w || w*``
+    (THEORY.md Sec. 2 (iii) [D+]); the loss-gap rate is the square.
+    """
+    lam = bngd_spectrum(H, w_star)
+    eps = as_real(eps_hat, "eps_hat", positive=True)
+    return float(np.max(np.abs(1 - eps * lam))) if lam.size else 0.0
+
+
+def bngd_best_iterate_rate(H: object, w_star: object) -> float:
+    """``(kappa* - 1)/(kappa* + 1)``: best local BNGD iterate rate over ``eps_hat`` [D]."""
+    k = kappa_star(H, w_star)
+    return (k - 1) / (k + 1)
+
+
+def bngd_stability_threshold(H: object, w_star: object) -> float:
+    """``2 / lambda_max(H*)``: the effective step below which BNGD contracts locally [D]."""
+    lam = bngd_spectrum(H, w_star)
+    return float(2 / lam[-1]) if lam.size else np.inf
+
+
+# ---------------------------------------------------------------------- Kohler et al.
+def kohler_ols_bound(t: object, rho_gap0: float, mu: float, L: float) -> Array | float:
+    """``(1 - mu/L)^{2t} (rho(w_0) - rho*)``: bound on ``rho(w_t) - rho*`` for GDNP on OLS.
+
+    Kohler et al. (2019), OLS theorem [U: recalled]; THEORY.md Sec. 3 [D+]: holds with the
+    step ``eta_t = ||w_t||_S^2 / (2 L |rho(w_t)|)``. Returns an array for array ``t``.
+    """
+    mu = as_real(mu, "mu", positive=True)
+    L = as_real(L, "L", positive=True)
+    if mu > L:
+        raise ValueError(f"mu must be <= L, got mu={mu}, L={L}")
+    g0 = as_real(rho_gap0, "rho_gap0", nonneg=True)
+    tt = np.asarray(t, dtype=float)
+    if np.any(tt < 0):
+        raise ValueError("t must be >= 0")
+    out = (1 - mu / L) ** (2 * tt) * g0
+    return float(out) if out.ndim == 0 else out
+
+
+def kohler_halfspace_bound(
+    t: object,
+    rho_gap0: float,
+    mu: float,
+    L: float,
+    *,
+    Phi: float,
+    zeta: float,
+    n_bisection: int,
+    bracket_width: float,
+) -> Array | float:
+    """``(1-mu/L)^{2t} Phi^2 (rho(w_0)-rho*) + 2^{-T_s} zeta |b_0 - a_0| / mu^2`` (loss-gap bound).
+
+    Kohler et al. (2019), halfspace theorem, recalled shape only [U]: THEORY.md Sec. 3.
+    The constants (``zeta``, exact powers) are not confirmed; use as a hypothesis.
+    """
+    Phi = as_real(Phi, "Phi", positive=True)
+    zeta = as_real(zeta, "zeta", nonneg=True)
+    ts = as_int(n_bisection, "n_bisection", minimum=0)
+    width = as_real(bracket_width, "bracket_width", nonneg=True)
+    base = np.asarray(kohler_ols_bound(t, rho_gap0, mu, L), dtype=float)
+    out = Phi**2 * base + 2.0**-ts * zeta * width / as_real(mu, "mu", positive=True) ** 2
+    return float(out) if out.ndim == 0 else out
+
+
+def kohler_asymptotic_gap_rate(S: object, u: object) -> float:
+    """Exact asymptotic per-step rate of ``rho(w_t) - rho*`` under GDNP (factor 2): ``(1 - theta/L)^2``.
+
+    ``theta`` = smallest non-zero eigenvalue of ``S - u u^T / (u^T S^-1 u)`` (= Cai's ``H*``
+    with ``H = S``), ``L = lambda_max(S)``. THEORY.md Sec. 3 [D+] (short proof:
+    ``w' - alpha w* = (I - S/L)(w - alpha w*)``).
+    """
+    S, _ = as_spd(S, "S")
+    u = as_vector(u, "u", S.shape[0])
+    w_star = np.linalg.solve(S, u)
+    lam = bngd_spectrum(S, w_star)
+    L = float(np.linalg.eigvalsh(S)[-1])
+    return float((1 - lam[0] / L) ** 2) if lam.size else 0.0
+
+
+# ---------------------------------------------------------------------- Yang et al.
+def _yang_B(B: object) -> int:
+    B = as_int(B, "B", minimum=4)
+    return B
+
+
+def yang_linear_rate(B: int) -> float:
+    """``(B-2)/(B-3)``: per-layer growth of the SQUARED gradient norm in a deep linear BN net.
+
+    Yang, Pennington, Rao, Sohl-Dickstein & Schoenholz (2019), linear case; THEORY.md Sec. 7
+    [P] (and [D+] Monte Carlo). Requires ``B >= 4``.
+    """
+    B = _yang_B(B)
+    return (B - 2) / (B - 3)
+
+
+def yang_relu_rate(B: int) -> float:
+    """Theorem 8 (ReLU, ``alpha = 1``): per-layer growth of the SQUARED gradient norm.
+
+    ``lambda = (B - 2 + J'(c) + J(c)) / ((B - 3)(1 - J(c)))`` with ``c = -1/(B-1)``,
+    ``J(c) = (sqrt(1-c^2) + (pi - arccos c) c)/pi`` and ``J'(c) = (pi - arccos c)/pi``;
+    decreasing to ``pi/(pi-1)``. Yang et al. (2019), Thm 8; THEORY.md Sec. 7 [P]/[D+]
+    (B=32 gives 1.522). Requires ``B >= 4``.
+    """
+    B = _yang_B(B)
+    c = -1.0 / (B - 1)
+    ac = np.arccos(c)
+    J = (np.sqrt(1 - c * c) + (np.pi - ac) * c) / np.pi
+    Jp = (np.pi - ac) / np.pi
+    return float((B - 2 + Jp + J) / ((B - 3) * (1 - J)))

@@ -1,0 +1,69 @@
+"""Plain gradient descent ``w_{k+1} = w_k - lr grad f(w_k)`` (the baseline without BN)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bntheory.problems._checks import as_real, as_vector
+
+from ._base import Diagnostics
+
+__all__ = ["GradientDescent"]
+
+Array = np.ndarray
+_RULES = ("1/L", "2/(L+mu)")
+
+
+@dataclass(frozen=True, slots=True)
+class GradientDescent:
+    """Gradient descent with a constant step.
+
+    Parameters
+    ----------
+    lr : float or {"1/L", "2/(L+mu)"}
+        Step size ``> 0``, or a named rule resolved from the problem's Hessian spectrum
+        (``problem.L``, ``problem.mu``; quadratics only). On least squares GD converges iff
+        ``0 < lr < 2/lambda_max`` and its iterate rate is ``max_i |1 - lr lambda_i|``:
+        ``1 - 1/kappa`` at ``1/L`` and ``(kappa-1)/(kappa+1)`` at ``2/(L+mu)``
+        (Nesterov 2004, Thm 2.1.15; THEORY.md Sec. 2 [D]).
+    """
+
+    lr: float | str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lr, str):
+            if self.lr not in _RULES:
+                raise ValueError(f"lr must be a positive float or one of {_RULES}, got {self.lr!r}")
+        else:
+            as_real(self.lr, "lr", positive=True)
+
+    def resolve_lr(self, problem: object) -> float:
+        """The numeric step size on ``problem``."""
+        if not isinstance(self.lr, str):
+            return float(self.lr)
+        if not (hasattr(problem, "L") and hasattr(problem, "mu")):
+            raise ValueError(
+                f"lr={self.lr!r} needs a problem with a known spectrum (attributes L and mu)"
+            )
+        L, mu = float(problem.L), float(problem.mu)
+        return 1.0 / L if self.lr == "1/L" else 2.0 / (L + mu)
+
+    def start(self, problem: object, x0: object) -> tuple[Array, float]:
+        return as_vector(x0, "x0", problem.dim), self.resolve_lr(problem)
+
+    def step(self, problem: object, state: tuple[Array, float], *, evaluate_only: bool = False):
+        w, lr = state
+        if hasattr(problem, "loss_grad_gap"):
+            loss, g, gap = problem.loss_grad_gap(w)
+        else:
+            loss, g = float(problem.loss(w)), np.asarray(problem.grad(w), float)
+            f_star = getattr(problem, "f_star", None)
+            gap = None if f_star is None else loss - f_star
+        diag = Diagnostics(loss, gap, float(np.linalg.norm(g)), w, {})
+        return diag, (None if evaluate_only else (w - lr * g, lr))
+
+    @staticmethod
+    def raw(state: tuple[Array, float]) -> Array:
+        return state[0]

@@ -1,0 +1,85 @@
+"""bounds.py: closed forms against independent references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bntheory import bounds as B
+from bntheory.problems import LeastSquares
+
+
+def test_gd_rates_against_spectrum():
+    lam = np.geomspace(0.01, 1, 9)
+    kappa = 100.0
+    assert B.gd_iterate_rate(lam, 2 / (1 + 0.01)) == pytest.approx(
+        (kappa - 1) / (kappa + 1), rel=1e-12
+    )
+    assert B.gd_optimal_iterate_rate(kappa) == pytest.approx(99 / 101)
+    assert B.gd_iterate_rate(lam, 1.0) == pytest.approx(
+        B.gd_one_over_L_iterate_rate(kappa), rel=1e-12
+    )
+    assert B.gd_divergence_threshold(4.0) == 0.5
+    assert B.gap_rate(0.9) == pytest.approx(0.81)
+
+
+def test_bngd_spectrum_dense_reference():
+    ls = LeastSquares.ill_conditioned(6, 30, rng=1)
+    H, w = ls.H, ls.w_star
+    # Reference: eigenvalues of H restricted to the H-orthogonal complement of w,
+    # i.e. of P^T H P with P an orthonormal basis of {v : v^T H w = 0}.
+    Hw = H @ w
+    Q, _ = np.linalg.qr(np.column_stack([Hw, np.eye(6)]))
+    P = Q[:, 1:6]
+    ref = np.linalg.eigvalsh(P.T @ H @ P - (P.T @ Hw)[:, None] * 0)
+    Hs = H - np.outer(Hw, Hw) / (w @ Hw)
+    full = np.sort(np.linalg.eigvalsh(Hs))
+    np.testing.assert_allclose(B.bngd_spectrum(H, w), full[1:], rtol=1e-10)
+    assert abs(full[0]) < 1e-12
+    assert np.all(ref > 0)
+    eps = 1.3
+    assert B.bngd_local_iterate_rate(H, w, eps) == pytest.approx(np.max(np.abs(1 - eps * full[1:])))
+    ks = full[-1] / full[1]
+    assert B.kappa_star(H, w) == pytest.approx(ks)
+    assert B.bngd_best_iterate_rate(H, w) == pytest.approx((ks - 1) / (ks + 1))
+    assert B.bngd_stability_threshold(H, w) == pytest.approx(2 / full[-1])
+
+
+def test_kohler_bounds():
+    t = np.arange(5)
+    np.testing.assert_allclose(B.kohler_ols_bound(t, 2.0, 0.1, 1.0), 2.0 * 0.81**t)
+    val = B.kohler_halfspace_bound(
+        3, 2.0, 0.1, 1.0, Phi=0.5, zeta=1.0, n_bisection=10, bracket_width=4.0
+    )
+    assert val == pytest.approx(0.25 * 2.0 * 0.81**3 + 2.0**-10 * 4.0 / 0.01)
+    with pytest.raises(ValueError, match="mu"):
+        B.kohler_ols_bound(1, 1.0, 2.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("batch", "value"),
+    [(4, 3.084), (8, 1.788), (16, 1.590), (32, 1.522), (64, 1.493), (128, 1.480), (1024, 1.4685)],
+)
+def test_yang_relu_rate_matches_theory_list(batch, value):
+    # THEORY.md Sec. 7 lists these values (evaluated independently of this code).
+    assert B.yang_relu_rate(batch) == pytest.approx(value, abs=6e-4)
+
+
+def test_yang_limits():
+    assert B.yang_relu_rate(10**7) == pytest.approx(np.pi / (np.pi - 1), rel=1e-5)
+    assert B.yang_linear_rate(32) == pytest.approx(30 / 29)
+    rates = [B.yang_relu_rate(b) for b in range(4, 200)]
+    assert np.all(np.diff(rates) < 0)
+    with pytest.raises(ValueError, match="B"):
+        B.yang_linear_rate(3)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="kappa"):
+        B.gd_optimal_iterate_rate(0.5)
+    with pytest.raises(ValueError, match="lr"):
+        B.gd_iterate_rate([1.0], -1.0)
+    with pytest.raises(ValueError, match="H"):
+        B.bngd_spectrum(-np.eye(3), np.ones(3))
+    with pytest.raises(ValueError, match="w_star"):
+        B.bngd_spectrum(np.eye(3), np.ones(2))
