@@ -159,3 +159,20 @@ def test_bad_input_messages_name_the_argument():
         MLP([3])
     # without BN a batch of one is fine
     assert np.isfinite(MLP([3, 4, 2], bn=False, rng=0).loss(X[:1], Y[:1]))
+
+
+def test_net_objective_works_with_measures_unchanged():
+    from bntheory.measures import hessian_operator, hutchinson_trace, top_eigenvalues
+
+    rng = np.random.default_rng(8)
+    net = MLP([3, 5, 5, 2], "tanh", bn=True, rng=0)
+    X, Y = _batch(net, 8, rng)
+    obj = net.objective(X, Y)
+    th = net.get_flat()
+    H = obj.hessian(th)  # dense reference from exact HVPs
+    ev = np.linalg.eigvalsh(H)
+    op = hessian_operator(obj, th)
+    top = top_eigenvalues(op, 2, rng=0, method="eigsh")
+    np.testing.assert_allclose(top, ev[::-1][:2], rtol=1e-8)
+    t = hutchinson_trace(op, n_samples=200, rng=0)
+    assert abs(t.estimate - np.trace(H)) <= 4 * t.standard_error
