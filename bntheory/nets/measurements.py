@@ -779,7 +779,9 @@ def ioffe_figure1(
     download) instead of MNIST; a 10-class Gaussian mixture in 64-D if scikit-learn is
     missing. The paper does not give the optimizer's learning rate (THEORY.md Sec. 1).
     Activations are the sigmoid inputs of unit ``unit`` of the last hidden layer on the
-    test set, in eval mode (BN with its running averages, as in the paper's inference net).
+    test set, normalized with the test set's own batch statistics (train mode over the whole
+    test set), so that the step-0 distribution is not distorted by running averages that
+    have not been updated yet; accuracy is measured in eval mode.
     """
     gen = as_generator(rng)
     seed_init, seed_data, seed_order = (int(s) for s in gen.integers(2**63, size=3))
@@ -805,7 +807,7 @@ def ioffe_figure1(
         r = train(
             net, d.X_train, d.Y_train, lr=lr, steps=steps, batch_size=batch_size,
             rng=seed_order, X_test=d.X_test, Y_test=d.Y_test, eval_every=eval_every,
-            probe=[(2, unit)],
+            probe=[(2, unit)], probe_training=True,
         )  # fmt: skip
         out[use_bn] = r
     return IoffeFigure1(

@@ -101,6 +101,7 @@ def train(
     X_probe=None,
     divergence_factor: float = 1e6,
     update_stats: bool = True,
+    probe_training: bool = False,
 ) -> TrainResult:
     """Train ``net`` in place with GD (``batch_size=None``) or SGD on shuffled mini-batches.
 
@@ -127,6 +128,10 @@ def train(
     divergence_factor : float
         The run is declared diverged when the loss exceeds ``divergence_factor * max(1, L0)``
         or anything becomes non-finite.
+    probe_training : bool
+        Record the probe activations in train mode (batch statistics of the whole probe
+        set, i.e. its population statistics) instead of eval mode (running averages, which
+        are still at their initial 0 / 1 at step 0).
     update_stats : bool
         Update the BN running statistics with each step's mini-batch (during the forward
         pass of the step, as frameworks do).
@@ -181,7 +186,7 @@ def train(
                 else np.nan
             )
         if probe:
-            fw = net._forward(X_probe, training=False)
+            fw = net._forward(X_probe, training=probe_training)
             for layer, unit in probe:
                 acts[(layer, unit)].append(fw.z[layer][:, unit].copy())
 

@@ -165,3 +165,14 @@ def test_histogram_kl_against_gaussian_closed_form():
     s = activation_shift(np.vstack([p[:1000], p[1000:2000] + 2.0]))
     np.testing.assert_allclose(s.mean_shift[1], 2.0, atol=0.15)
     assert s.percentiles.shape == (2, 3) and s.kl_from_first[0] == 0.0
+
+
+def test_ioffe_figure1_smoke_synthetic():
+    from bntheory.nets.measurements import ioffe_figure1
+
+    f = ioffe_figure1(steps=40, eval_every=20, hidden=20, use_digits=False, rng=0)
+    assert f.dataset == "gaussian_mixture" and f.status_bn == "completed"
+    np.testing.assert_array_equal(f.eval_steps, [0, 20, 40])
+    assert f.shift_bn.percentiles.shape == (3, 3) and f.shift_bn.kl_from_first[0] == 0.0
+    # step 0 of the BN net: sigmoid inputs normalized by the probe set's own statistics
+    assert abs(f.shift_bn.percentiles[0, 1]) < 0.3
