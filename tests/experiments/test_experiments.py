@@ -1,0 +1,147 @@
+"""Every experiment script runs in --quick mode, writes data + PDF + PNG, passes its own check, replots.
+
+The experiment scripts are loaded from ``experiments/`` by path (they are scripts, not a
+package). Each script runs once per test session (module-scoped cache); the whole file
+stays under ~40 s on a loaded 2-core machine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXP = ROOT / "experiments"
+NAMES = sorted(
+    p.stem for p in EXP.glob("*.py") if not p.stem.startswith("_") and p.stem != "run_all"
+)
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bntheory_experiment_{name}", EXP / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(EXP))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(EXP))
+    return mod
+
+
+def _reject_constant(token: str):
+    raise ValueError(f"non-finite number {token} in a data file")
+
+
+def _floats(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _floats(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _floats(v)
+    elif isinstance(obj, float):
+        yield obj
+
+
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    """name -> (module, out dir, exit code); each experiment is run at most once."""
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            mod = _load(name)
+            out = tmp_path_factory.mktemp(name)
+            code = mod.main(["--quick", "--out", str(out), "--seed", "0"])
+            cache[name] = (mod, out, code)
+        return cache[name]
+
+    return get
+
+
+def test_every_figure_of_the_issue_has_a_script():
+    expected = {
+        "symbolic_report",
+        "ols_gd_vs_bngd",
+        "lr_insensitivity",
+        "kappa_star",
+        "spectra",
+        "gdnp_halfspace",
+        "heterogeneous_features",
+        "scaling_law",
+    }
+    assert expected <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_quick_run_writes_checked_data_and_figures(name, quick_runs):
+    mod, out, code = quick_runs(name)
+    for attr in ("main", "compute", "plot", "CHECK"):
+        assert callable(getattr(mod, attr, None)), f"{name} lacks {attr}"
+    data_file = out / "data" / f"{name}.json"
+    pdf, png = out / f"{name}.pdf", out / f"{name}.png"
+    assert data_file.is_file() and pdf.is_file() and png.is_file()
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # strict JSON: NaN / Infinity tokens are rejected, and no float is non-finite
+    data = json.loads(data_file.read_text(), parse_constant=_reject_constant)
+    assert all(math.isfinite(x) for x in _floats(data))
+    assert data["meta"]["quick"] is True and data["meta"]["name"] == name
+    ok, msg = mod.CHECK(data)
+    assert ok, f"{name}: {msg}"
+    assert code == 0
+
+
+# Every run already plots from the JSON it has just written (``_common.run`` reloads it), so
+# replotting is exercised for all; the --replot path itself is shared code, tested on two.
+@pytest.mark.parametrize("name", ["lr_insensitivity", "scaling_law"])
+def test_replot_redraws_from_saved_data(name, quick_runs, monkeypatch):
+    mod, out, _ = quick_runs(name)
+    png, pdf = out / f"{name}.png", out / f"{name}.pdf"
+    png.unlink()
+    pdf.unlink()
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("--replot must not recompute")
+
+    monkeypatch.setattr(mod, "compute", no_compute)
+    assert mod.main(["--replot", "--out", str(out)]) == 0
+    assert png.is_file() and pdf.is_file()
+
+
+def test_replot_without_data_names_the_missing_file(tmp_path):
+    mod = _load("spectra")
+    with pytest.raises(FileNotFoundError, match="spectra"):
+        mod.main(["--replot", "--out", str(tmp_path)])
+
+
+def test_spectra_check_can_fail(quick_runs):
+    """The checks are not vacuous: data violating the interlacing makes the check fail."""
+    mod, out, _ = quick_runs("spectra")
+    data = json.loads((out / "data" / "spectra.json").read_text())
+    inst = data["instances"][0]
+    inst["eig_H_star"][0] = 0.5 * inst["eig_H"][0]  # below lambda_1(H): violates interlacing
+    ok, _ = mod.CHECK(data)
+    assert not ok
+
+
+def test_to_jsonable_turns_non_finite_into_none():
+    sys.path.insert(0, str(EXP))
+    try:
+        import _common as C
+    finally:
+        sys.path.remove(str(EXP))
+
+    out = C.to_jsonable(
+        {"a": np.array([1.0, np.nan, np.inf]), "b": np.float64(-np.inf), "c": (1, True)}
+    )
+    assert out == {"a": [1.0, None, None], "b": None, "c": [1, True]}
+    with pytest.raises(TypeError, match="data"):
+        C.to_jsonable({"x": object()})
+    assert not C.all_finite({"x": [1.0, float("nan")]}) and C.all_finite({"x": [1.0, None]})
