@@ -166,6 +166,8 @@ def _lanczos_runs(
     reorthogonalize: bool = True,
     deflate: Array | None = None,
     keep_basis: bool = False,
+    stop_check=None,
+    check_every: int = 10,
 ) -> tuple[Array, Array, Array, Array, Array | None]:
     """Run ``b`` independent Lanczos recurrences at once (one ``matmat`` per step).
 
@@ -176,6 +178,9 @@ def _lanczos_runs(
     Returns ``alphas (b, m)``, ``betas (b, m)`` (``betas[:, j]`` couples step ``j`` and
     ``j + 1``; the last one is the residual norm), ``lengths (b,)`` (steps done per run,
     smaller after a breakdown), ``breakdown (b,)`` and optionally ``basis (m, d, b)``.
+    ``stop_check(alphas[:, :j+1], betas[:, :j+1]) -> bool`` is called every
+    ``check_every`` steps; True ends all runs there (without a breakdown flag). The basis
+    storage grows by doubling, so a large ``n_steps`` used as a cap costs no memory.
     """
     d, b = V0.shape
     m = n_steps
@@ -184,13 +189,16 @@ def _lanczos_runs(
     lengths = np.full(b, m, dtype=int)
     active = np.ones(b, dtype=bool)
     broke = np.zeros(b, dtype=bool)
-    Q = np.zeros((m, d, b)) if (reorthogonalize or keep_basis) else None
+    store = reorthogonalize or keep_basis
+    Q = np.zeros((min(m, 64), d, b)) if store else None
     q = V0.copy()
     q_prev = np.zeros_like(q)
     beta_prev = np.zeros(b)
     scale = np.zeros(b)
     for j in range(m):
-        if Q is not None:
+        if store:
+            if j == Q.shape[0]:
+                Q = np.concatenate([Q, np.zeros((min(m, 2 * j) - j, d, b))])
             Q[j] = q
         w = np.asarray(matmat(q), dtype=np.float64).reshape(d, b)
         if not np.all(np.isfinite(w[:, active])):
@@ -217,11 +225,18 @@ def _lanczos_runs(
             active &= ~newly
         if not np.any(active) or j == m - 1:
             break
+        if (
+            stop_check is not None
+            and (j + 1) % check_every == 0
+            and stop_check(alphas[:, : j + 1], betas[:, : j + 1])
+        ):
+            lengths[active] = j + 1
+            break
         q_prev = q
         safe = np.where(active, bnorm, 1.0)
         q = np.where(active, w / safe, 0.0)
         beta_prev = np.where(active, bnorm, 0.0)
-    basis = Q if keep_basis else None
+    basis = Q[: int(lengths.max())] if keep_basis else None
     return alphas, betas, lengths, broke, basis
 
 
@@ -328,8 +343,9 @@ def top_eigenvalues(
     method : {"auto", "dense", "eigsh", "lanczos"}
         ``dense``: ``numpy.linalg.eigh`` (an operator is materialised first); ``eigsh``:
         implicitly restarted Lanczos (ARPACK) with a seeded ``v0``; ``lanczos``: our
-        fully re-orthogonalised Lanczos, doubling the number of steps until the ``k``
-        wanted Ritz pairs have residual ``beta_m |s_mi| <= tol |theta_i|``; ``auto``:
+        fully re-orthogonalised Lanczos (no restarts), checked every ``max(5, k // 2)``
+        steps and stopped once the ``k`` wanted Ritz pairs have residual
+        ``beta_m |s_mi| <= tol |theta_i|`` (or at ``d`` steps / a breakdown); ``auto``:
         dense when ``d <= 500`` or ``k >= d - 1``, else ``eigsh``.
     return_eigenvectors : bool
         Also return the eigenvectors as columns of a ``(d, k)`` array.
@@ -369,28 +385,37 @@ def top_eigenvalues(
     else:
         rtol = tol if tol > 0 else 1e-12
         v0 = gen.standard_normal(d)
-        m = min(d, max(2 * k + 20, 40))
-        while True:
-            lr = lanczos(A, m, v0=v0, return_basis=return_eigenvectors)
-            theta, S = lr.ritz()
+
+        def converged(al: Array, be: Array) -> bool:
+            n = al.shape[1]
+            if n < k:
+                return False
+            theta, S = _tridiag_eigh(al[0], be[0, : n - 1])
             idx = _order(theta, which)[:k]
-            if (
-                idx.shape[0] < k
-            ):  # breakdown before k Ritz values: the start vector misses part of the space
-                raise ValueError(
-                    f"k: Lanczos found an invariant subspace of dimension {theta.shape[0]} < k={k}; "
-                    "use method='dense' or 'eigsh'"
-                )
-            resid = lr.residual_beta * np.abs(S[-1, idx])
-            if (
-                lr.breakdown
-                or np.all(resid <= rtol * np.maximum(np.abs(theta[idx]), np.finfo(float).tiny))
-                or m >= d
-            ):
-                break
-            m = min(d, 2 * m)
+            resid = be[0, n - 1] * np.abs(S[-1, idx])
+            return bool(
+                np.all(resid <= rtol * np.maximum(np.abs(theta[idx]), np.finfo(float).tiny))
+            )
+
+        al, be, lengths, _, Q = _lanczos_runs(
+            A.matmat,
+            (v0 / np.linalg.norm(v0))[:, None],
+            d,
+            keep_basis=return_eigenvectors,
+            stop_check=converged,
+            check_every=max(5, k // 2),
+        )
+        n = int(lengths[0])
+        theta, S = _tridiag_eigh(al[0, :n], be[0, : n - 1])
+        idx = _order(theta, which)[:k]
+        if (
+            idx.shape[0] < k
+        ):  # breakdown before k Ritz values: the start vector misses part of the space
+            raise ValueError(
+                f"k: Lanczos found an invariant subspace of dimension {n} < k={k}; use method='dense' or 'eigsh'"
+            )
         vals = theta[idx]
-        vecs = lr.basis @ S[:, idx] if return_eigenvectors else None
+        vecs = Q[:n, :, 0].T @ S[:, idx] if return_eigenvectors else None
     vals = np.asarray(vals, dtype=np.float64)
     if return_eigenvectors:
         return vals, np.asarray(vecs, dtype=np.float64)
