@@ -187,7 +187,12 @@ def main() -> None:
     ap.add_argument(
         "--deflate", type=int, default=0, help="also run SLQ with this many deflated outliers"
     )
-    ap.add_argument("--float64-only", action="store_true", help="skip the float32-storage SLQ run")
+    ap.add_argument(
+        "--storage",
+        choices=["both", "float32", "float64"],
+        default="both",
+        help="storage of X in part 2",
+    )
     args = ap.parse_args()
     rng = np.random.default_rng(20240601)
     if args.part in ("1", "both"):
@@ -200,7 +205,11 @@ def main() -> None:
                 scales=scales,
             )
     if args.part in ("2", "both"):
-        dtypes = (np.float64,) if args.float64_only else (np.float32, np.float64)
+        dtypes = {
+            "both": (np.float32, np.float64),
+            "float32": (np.float32,),
+            "float64": (np.float64,),
+        }[args.storage]
         if args.quick:
             part2(2000, 1000, 10, 80, args.deflate, args.exact, rng, dtypes)
         else:

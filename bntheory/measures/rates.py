@@ -214,8 +214,33 @@ def fit_linear_rate(
 ) -> RateFit:
     """Fit the per-step linear rate ``r`` of ``y_k ~ C r^k`` over its linear phase.
 
-    How the window is found (``window=None``)
-    ------------------------------------------
+    Parameters
+    ----------
+    result_or_values : Result-like or array_like
+        A solver result (``gaps``/``losses``/``grad_norms`` attributes) or a 1-D array of
+        positive values. See :func:`sequence_of`.
+    window : (int, int), optional
+        Fit exactly ``start <= k < stop`` (all values there must be positive).
+    quantity : {"gaps", "losses", "grad_norms"}
+        Which sequence of a Result to fit.
+    tol, floor_rtol, min_points, min_fraction, flat_fraction, max_points
+        Parameters of the window search, as described above.
+    confidence : float
+        Confidence level of the interval, in (0, 1).
+
+    Returns
+    -------
+    RateFit
+
+    Raises
+    ------
+    ValueError
+        Bad input (named), or no linear window of ``min_points`` points exists.
+
+    Notes
+    -----
+    How the window is found (``window=None``):
+
     1. **Floor cut.** Let ``y_ref = max_k y_k`` over the positive entries. The sequence is
        cut at the first index where ``y_k <= floor_rtol * y_ref`` (this includes zero or
        negative gaps); that point and everything after it is the round-off floor.
@@ -239,37 +264,19 @@ def fit_linear_rate(
        last ``q = max(3, n // 10)`` points stray if the mean of their deviations from
        that line exceeds ``max(3 se, 1e-12)``, ``se`` being the standard error of that
        mean (noise plus the line's extrapolation error), or if the end point alone
-       deviates by more than ``max(4 se_1, 1e-12)`` (``se_1`` its own standard error). While an end strays, drop
-       ``max(1, n // 200)`` points from the end with the larger ratio and refit; at
+       deviates by more than ``max(4 se_1, 1e-12)`` (``se_1`` its own standard error).
+       While an end strays, drop ``max(1, n // 200)`` points from the end with the larger ratio and refit; at
        most half of the window is trimmed. This removes the tail of a decaying
        transient and the start of a bend into the floor, which the RMS criterion of
        step 3 tolerates up to ``tol``, so the slope is not biased by them.
 
     The final fit is ordinary least squares of ``log y_k`` on ``k``; ``rate =
     exp(slope)`` and the ``confidence`` interval is ``exp(slope +- t_{n-2} stderr)``.
-
-    Parameters
-    ----------
-    result_or_values : Result-like or array_like
-        A solver result (``gaps``/``losses``/``grad_norms`` attributes) or a 1-D array of
-        positive values. See :func:`sequence_of`.
-    window : (int, int), optional
-        Fit exactly ``start <= k < stop`` (all values there must be positive).
-    quantity : {"gaps", "losses", "grad_norms"}
-        Which sequence of a Result to fit.
-    tol, floor_rtol, min_points, min_fraction, flat_fraction, max_points
-        Parameters of the window search, as described above.
-    confidence : float
-        Confidence level of the interval, in (0, 1).
-
-    Returns
-    -------
-    RateFit
-
-    Raises
-    ------
-    ValueError
-        Bad input (named), or no linear window of ``min_points`` points exists.
+    The interval covers the statistical (noise) error only: a transient that is still a
+    few noise levels large at the window start, in a linear phase of only ~20 points,
+    can bias the rate by about one standard error. When the gap is computed without
+    cancellation (its floor is far below ``1e-13`` of the start), pass
+    ``floor_rtol=0`` so that a late asymptotic phase is not cut off.
     """
     y = sequence_of(result_or_values, quantity)
     tol = positive_float(tol, "tol")
