@@ -56,13 +56,18 @@ __all__ = [
     "run",
     "save_data",
     "save_figure",
+    "style",
     "to_jsonable",
 ]
 
 try:  # the project's figure style
-    from bntheory.plotting import figure, plot_bound, plot_measured, save_figure
+    from bntheory.plotting import figure, plot_bound, plot_measured, save_figure, style
 except ImportError:  # pragma: no cover - fallback while bntheory.plotting is not available
+    import contextlib
+
     import matplotlib.pyplot as plt
+
+    style = contextlib.nullcontext
 
     def figure(nrows: int = 1, ncols: int = 1, *, width=None, height=None, squeeze=True, **kw):
         w = width if width is not None else 5.0 if ncols == 1 else 3.6 * ncols
@@ -197,7 +202,8 @@ def run(
         )
         save_data(data, name, out)
         data = load_data(name, out)  # plot exactly what was stored
-    plot(data, out)
+    with style():  # every text element of the figure gets the project's rcParams
+        plot(data, out)
     ok, msg = check(data)
     secs = time.perf_counter() - t0
     print(f"{name}: {'OK' if ok else 'CHECK FAILED'} ({secs:.1f} s) - {msg}", file=sys.stdout)
@@ -264,6 +270,76 @@ def bngd_window_rate(
     e = np.asarray(eps_hat, dtype=float)[window[0] : window[1]]
     per = np.maximum((1.0 - e * lam[0]) ** 2, (1.0 - e * lam[-1]) ** 2)
     return float(np.exp(np.mean(np.log(per))))
+
+
+def bngd_rate_record(res: Any, problem: Any, solver: Any, x0: Any) -> dict:
+    """Compare BNGD's measured gap decay on its settled phase with the linearized prediction.
+
+    Linearization (Cai, Li & Shen 2019, Sec. 3; THEORY.md Sec. 2 (iii)): near ``w = s w*``
+    the H-residual ``r = w* - (u^T w / ||w||_H^2) w`` evolves as
+    ``r_{k+1} ~ (I - eps_hat_k H*) r_k`` and the direction gap is ``1/2 r^T H r``. Starting
+    from the measured ``r`` at the window start (the run is replayed to that step) and
+    using the measured effective steps, the predicted direction gap at step ``k`` is
+    ``1/2 sum_i lambda_i c_i^2 prod_j (1 - eps_hat_j lambda_i)^2`` (``c = V^T r``,
+    ``H* = V diag(lambda) V^T``). Measured and predicted mean per-step rates over the window
+    are compared (``log_rate_error``).
+
+    Window: from the first step after which ``eps_hat`` stays within 1 % of its final value
+    and below ``2/lambda_max(H*)`` to the step where the direction gap falls below
+    ``1e-10`` of its initial value (round-off floor). ``settled`` is False when that window
+    has fewer than 20 steps. ``asymptotic_rate`` is the slowest-mode rate
+    ``max_i (1 - eps_hat lambda_i)^2`` at the final ``eps_hat`` (the rate the gap tends to).
+    """
+    from bntheory.measures import effective_hessian
+    from bntheory.solvers import solve
+
+    H, u, w_star = problem.H, problem.u, problem.w_star
+    dgap = np.asarray(res.history["direction_gap"], dtype=float)
+    eps = np.asarray(res.history["eps_hat"], dtype=float)
+    lam, V = np.linalg.eigh(effective_hessian(H, w_star))
+    lam_pos = lam[np.abs(lam) > 1e-12 * lam[-1]]
+    bad = (np.abs(eps / eps[-1] - 1) >= 0.01) | (eps * lam[-1] >= 2.0)
+    k_settle = int(np.nonzero(bad)[0][-1] + 1) if bad.any() else 0
+    below = np.nonzero(dgap <= 1e-10 * dgap[0])[0]
+    k_floor = int(below[0]) if below.size else len(dgap) - 1
+    rec: dict = {
+        "settle_step": k_settle,
+        "floor_step": k_floor,
+        "asymptotic_rate": float(np.max((1 - eps[-1] * lam_pos) ** 2)),
+    }
+    if k_floor - k_settle < 20 or dgap[k_floor] <= 0:
+        rec.update(
+            settled=False,
+            fitted_rate=None,
+            predicted_rate=None,
+            fit_window=None,
+            pred_k=None,
+            pred_gap=None,
+            log_rate_error=None,
+        )
+        return rec
+    start = solve(problem, solver, x0, max_steps=k_settle, tol=0.0)
+    w = np.asarray(start.params, dtype=float)[1:]
+    r = w_star - (float(u @ w) / float(w @ H @ w)) * w
+    c2 = (V.T @ r) ** 2
+    steps = eps[k_settle:k_floor]
+    fac = np.cumprod((1 - np.outer(steps, lam)) ** 2, axis=0)  # (n, d)
+    pred = np.concatenate([[0.5 * float(lam @ c2)], 0.5 * (fac @ (lam * c2))])
+    n = k_floor - k_settle
+    measured = (dgap[k_floor] / dgap[k_settle]) ** (1 / n)
+    predicted = (pred[-1] / pred[0]) ** (1 / n)
+    idx = thin_index(n + 1, 200)
+    rec.update(
+        settled=True,
+        fitted_rate=float(measured),
+        predicted_rate=float(predicted),
+        fit_window=[k_settle, k_floor],
+        start_gap_match=float(abs(pred[0] / dgap[k_settle] - 1)),
+        pred_k=(k_settle + idx),
+        pred_gap=pred[idx],
+        log_rate_error=log_rate_error(measured, predicted),
+    )
+    return rec
 
 
 def log_rate_error(fitted: float, predicted: float) -> float:

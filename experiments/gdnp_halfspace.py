@@ -102,7 +102,7 @@ def plot(data: dict, out: Path) -> None:
         ax.set_xlabel("direction step t")
         ax.set_ylabel("(ρ(w_t) - ρ*) / (ρ(w_0) - ρ*)")
         ax.set_title(
-            f"Gaussian halfspace (logistic), {spectrum} spectrum of S, d = {sel[0]['dim']}"
+            f"GDNP on a Gaussian halfspace (logistic loss)\n{spectrum} spectrum of S, d = {sel[0]['dim']}"
         )
         ax.legend(fontsize=6.5, loc="lower left")
     C.save_figure(fig, NAME, out)

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 NAME = "heterogeneous_features"
 EPS = 1e-6
 LR_FRACTIONS = (0.25, 0.5, 1.0, 1.5, 1.9)  # GD grid: lr = f / L
-T_GRID = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)  # BNGD grid: initial eps_hat * lambda_max(H*)
+T_GRID = (1.0, 1.5, 2.0, 3.0, 5.0)  # BNGD grid: initial eps_hat * lambda_max(H*)
 
 
 def gd_steps_closed_form(
@@ -125,9 +125,9 @@ def _one_instance(dim: int, r: float, gen: np.random.Generator, max_steps: int) 
 def compute(quick: bool, seed: int) -> dict:
     """Steps to EPS for each scale ratio and method (median over instances)."""
     dim = 8 if quick else 20
-    ratios = (1.0, 10.0, 30.0) if quick else (1.0, 3.0, 10.0, 30.0, 100.0)
+    ratios = (1.0, 10.0, 30.0) if quick else (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
     max_steps = 3000 if quick else 40000
-    n_rep = 1 if quick else 3
+    n_rep = 1 if quick else 5
     rows = []
     for r, child in zip(ratios, np.random.SeedSequence(seed).spawn(len(ratios)), strict=True):
         reps = [

@@ -71,7 +71,7 @@ def plot(data: dict, out: Path) -> None:
         ax1.plot(k, C.log_floor(C.arr(r["gaps"])), color="0.6", lw=0.8, label=lab)
         ax2.plot(k, C.log_floor(C.arr(r["eps_hat"])), color="0.6", lw=0.8, label=lab)
         if r["c"] != 1.0:
-            for ax, key in ((ax1, "gaps"), (ax2, "eps_hat")):
+            for ax, key in ((ax2, "eps_hat"),):
                 y = r[key][-1]
                 if y is not None and y > 0:
                     ax.annotate(

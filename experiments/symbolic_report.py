@@ -73,9 +73,10 @@ def plot(data: dict, out: Path) -> None:
             cell.set_text_props(weight="bold")
             cell.set_facecolor("#e6e6e6")
     verdict = "all identities hold" if data["holds"] else "SOME IDENTITIES FAIL"
+    general = any(it["proven_for"] == "all m" for it in items)
+    scope = f"batch size m = {data['m']}" + (" and symbolic m" if general else "")
     ax.set_title(
-        f"BN backward pass, SymPy proofs (batch size m = {data['m']}): {verdict}; "
-        f"total {data['seconds']:.1f} s",
+        f"BN backward pass, SymPy proofs ({scope}): {verdict}; total {data['seconds']:.1f} s",
         fontsize=9,
     )
     C.save_figure(fig, NAME, out)

@@ -1,0 +1,55 @@
+"""Small helpers shared by the deep-network experiment scripts (figures 8-12).
+
+The command line, data files and figure style are those of :mod:`_common`; this module only
+adds what the network experiments need on top: single-threaded BLAS, seed splitting, shaded
+min-max bands and log-log slope fits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+__all__ = ["band", "loglog_slope", "seeds", "single_thread"]
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Limit BLAS to one thread (the networks are small; on a shared 2-core machine
+    multithreaded BLAS is about 10x slower on them). No-op without ``threadpoolctl``."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent integer seeds derived from ``seed`` (``numpy.random.SeedSequence``)."""
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def band(ax, x, lo, hi, *, label: str, color: str, alpha: float = 0.3, line=None) -> None:
+    """Shaded band between ``lo`` and ``hi`` (missing values = NaN leave gaps), with an
+    optional solid centre line ``line`` drawn in the same colour."""
+    x = np.asarray(x, dtype=float)
+    lo = np.asarray(lo, dtype=float)
+    hi = np.asarray(hi, dtype=float)
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.fill_between(x, lo, hi, where=ok, color=color, alpha=alpha, linewidth=0, label=label)
+    if line is not None:
+        ax.plot(x, np.asarray(line, dtype=float), color=color, lw=0.8)
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` (positive finite pairs only)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
