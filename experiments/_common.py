@@ -19,8 +19,9 @@ Data files never contain NaN or infinities: :func:`to_jsonable` turns non-finite
 into ``None`` (JSON ``null``), so diverged parts of a run are recorded as missing, and the
 experiment records the run's status next to them.
 
-Deep-network experiments use the same contract; their ``compute`` may call
-:func:`bntheory.sweep.run_sweep` with a cache folder under ``<out>/data/<name>_cells``.
+Deep-network experiments use the same contract; their ``compute`` may call :func:`sweep`
+(``bntheory.sweep.run_sweep`` on the executor chosen by ``--executor``, cells cached under
+``<out>/data/<name>_cells`` so a long run resumes).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "plot_measured",
     "run",
     "save_data",
+    "sweep",
     "save_figure",
     "style",
     "to_jsonable",
@@ -170,7 +172,17 @@ def _parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: figures/)")
     p.add_argument("--replot", action="store_true", help="redraw from saved data, no computation")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--executor",
+        default="serial",
+        help="where sweep cells run (bntheory.sweep.executor_from_spec): serial, processes[:N], "
+        "dask-local[:N], dask://HOST:PORT (default serial); used by experiments that call sweep()",
+    )
     return p
+
+
+#: Settings of the current run, read by :func:`sweep` (set by :func:`run`).
+RUN_CONTEXT: dict[str, Any] = {"out": None, "executor": "serial"}
 
 
 def run(
@@ -186,6 +198,7 @@ def run(
     if args.seed < 0:
         raise SystemExit(f"{name}: error: --seed must be >= 0, got {args.seed}")
     out = Path(args.out)
+    RUN_CONTEXT.update(out=out, executor=args.executor)
     t0 = time.perf_counter()
     if args.replot:
         data = load_data(name, out)
@@ -208,6 +221,33 @@ def run(
     secs = time.perf_counter() - t0
     print(f"{name}: {'OK' if ok else 'CHECK FAILED'} ({secs:.1f} s) - {msg}", file=sys.stdout)
     return 0 if ok else 1
+
+
+def sweep(
+    name: str, fn: Callable[..., Any], grid: Any, *, seeds: int = 1, root_seed: int = 0
+) -> Any:
+    """:func:`bntheory.sweep.run_sweep` with this run's executor and a per-cell cache.
+
+    Cells are cached in ``<out>/data/<name>_cells`` (``out`` of the current :func:`run`;
+    no cache when called outside one), so an interrupted long experiment (the deep-network
+    figures) resumes where it stopped. ``fn`` must be a module-level function for process
+    or Dask executors.
+    """
+    from bntheory.sweep import executor_from_spec, run_sweep
+
+    out = RUN_CONTEXT["out"]
+    cache = None if out is None else Path(out) / "data" / f"{name}_cells"
+    with executor_from_spec(RUN_CONTEXT["executor"]) as ex:
+        return run_sweep(
+            fn,
+            grid,
+            seeds=seeds,
+            root_seed=root_seed,
+            executor=ex,
+            out_dir=cache,
+            progress=False,
+            name=f"{name}.{getattr(fn, '__name__', 'fn')}",
+        )
 
 
 # --------------------------------------------------------------------------- small helpers

@@ -3,6 +3,7 @@
 Usage::
 
     python experiments/run_all.py [--quick] [--out DIR] [--seed N] [--jobs N] [--replot] [--only A,B]
+                                  [--executor SPEC]
 
 Each experiment runs in a fresh interpreter (``python experiments/<name>.py ...``), ``--jobs``
 of them at a time (threads waiting on subprocesses; BLAS pinned to one thread each). Prints
@@ -44,6 +45,8 @@ def _run_one(name: str, args: argparse.Namespace) -> tuple[str, int, float, str]
         cmd.append("--quick")
     if args.replot:
         cmd.append("--replot")
+    if args.executor != "serial":
+        cmd += ["--executor", args.executor]
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="experiments run at the same time")
     p.add_argument("--replot", action="store_true", help="redraw every figure from saved data")
     p.add_argument("--only", default="", help="comma-separated experiment names")
+    p.add_argument("--executor", default="serial", help="sweep executor passed to each experiment")
     args = p.parse_args(argv)
     if args.jobs < 1:
         p.error(f"--jobs must be >= 1, got {args.jobs}")

@@ -145,3 +145,26 @@ def test_to_jsonable_turns_non_finite_into_none():
     with pytest.raises(TypeError, match="data"):
         C.to_jsonable({"x": object()})
     assert not C.all_finite({"x": [1.0, float("nan")]}) and C.all_finite({"x": [1.0, None]})
+
+
+def _square(x, rng):
+    return {"y": x * x, "r": float(rng.random())}
+
+
+def test_sweep_helper_caches_cells_under_the_run_output(tmp_path):
+    sys.path.insert(0, str(EXP))
+    try:
+        import _common as C
+    finally:
+        sys.path.remove(str(EXP))
+
+    C.RUN_CONTEXT.update(out=tmp_path, executor="serial")
+    try:
+        first = C.sweep("demo", _square, {"x": [1, 2, 3]})
+        again = C.sweep("demo", _square, {"x": [1, 2, 3]})
+    finally:
+        C.RUN_CONTEXT.update(out=None, executor="serial")
+    assert [r["value"]["y"] for r in first.records] == [1, 4, 9]
+    assert again.n_cached == 3 and again.n_computed == 0
+    assert [r["value"]["r"] for r in again.records] == [r["value"]["r"] for r in first.records]
+    assert (tmp_path / "data" / "demo_cells").is_dir()
