@@ -205,7 +205,7 @@ def fit_linear_rate(
     window: tuple[int, int] | None = None,
     quantity: Literal["gaps", "losses", "grad_norms"] = "gaps",
     tol: float = 1e-3,
-    floor_rtol: float = 1e-13,
+    floor_rtol: float = 0.0,
     min_points: int = 8,
     min_fraction: float = 0.5,
     flat_fraction: float = 0.1,
@@ -243,7 +243,14 @@ def fit_linear_rate(
 
     1. **Floor cut.** Let ``y_ref = max_k y_k`` over the positive entries. The sequence is
        cut at the first index where ``y_k <= floor_rtol * y_ref`` (this includes zero or
-       negative gaps); that point and everything after it is the round-off floor.
+       negative gaps); that point and everything after it is the round-off floor. The
+       default ``floor_rtol = 0`` cuts only at the first non-positive value and leaves the
+       floor to steps 3 and 5 (a noisy floor fails the RMS test, a constant one the
+       flatness test, a bend into it is trimmed); ``floor_rtol = 1e-13`` gives a hard cut
+       for gaps computed as ``loss - J*``. A hard cut at ``1e-13`` is NOT the default
+       because a gap computed without cancellation (THEORY.md Sec. 2) stays accurate far
+       below it, and cutting there can leave only the pre-asymptotic phase (measured on
+       BNGD with a small learning rate: rate off by 7e-5, outside its CI).
     2. **Log.** ``z_k = log y_k`` on the remaining prefix. If it has more than
        ``max_points`` points, the search (not the final fit) uses every ``s``-th point,
        ``s = ceil(len / max_points)``.
@@ -274,9 +281,7 @@ def fit_linear_rate(
     exp(slope)`` and the ``confidence`` interval is ``exp(slope +- t_{n-2} stderr)``.
     The interval covers the statistical (noise) error only: a transient that is still a
     few noise levels large at the window start, in a linear phase of only ~20 points,
-    can bias the rate by about one standard error. When the gap is computed without
-    cancellation (its floor is far below ``1e-13`` of the start), pass
-    ``floor_rtol=0`` so that a late asymptotic phase is not cut off.
+    can bias the rate by about one standard error.
     """
     y = sequence_of(result_or_values, quantity)
     tol = positive_float(tol, "tol")
