@@ -73,7 +73,7 @@ def compute(quick: bool, seed: int) -> dict:
 def plot(data: dict, out: Path) -> None:
     """One panel per kappa: gap/gap0 against k (log y), bounds dashed."""
     panels = data["panels"]
-    fig, axes = C.figure(1, len(panels), width=11.5, height=3.8, squeeze=False)
+    fig, axes = C.figure(1, len(panels), width=11.5, height=4.4, squeeze=False)
     for ax, p in zip(axes[0], panels, strict=True):
         g = p["gd"]
         k = np.asarray(g["k"])
@@ -120,7 +120,8 @@ def plot(data: dict, out: Path) -> None:
         ax.set_xlabel("iteration k")
         ax.set_ylabel("loss gap / initial gap")
         ax.set_title(f"κ = {p['kappa']:g}, κ* = {p['kappa_star']:.3g} (d = {p['dim']})")
-        ax.legend(loc="lower left", fontsize=6.5)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7.5)
     C.save_figure(fig, NAME, out)
 
 
