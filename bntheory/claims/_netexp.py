@@ -1,127 +1,185 @@
-"""Small network experiments shared by the deep-network claims (bntheory.nets).
+"""Multi-seed network measurements shared by the deep-network claims.
 
-Each is a scaled-down substitute of a published experiment, named in the docstring.
+Each function runs one of :mod:`bntheory.nets.measurements` (the nets helper's
+implementation of a published experiment, scaled down) for ONE seed and returns plain
+floats; the claims run it over :func:`~bntheory.claims.core.measurement_seeds` (quick: 3,
+full: 10 seeds, the same configuration in both modes) and report median and range.
+Results are cached per process by seed, so claims sharing a measurement key share the work.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
+from bntheory.claims.core import measurement_seeds
 
-def sigmoid_drift(bn: bool, quick: bool, rng: np.random.Generator) -> dict:
-    """Substitute of Ioffe & Szegedy (2015), Sec. 4.1, Fig. 1(b,c): 3 sigmoid hidden layers,
-    SGD with batch 60; the {15, 50, 85}th percentiles of the input of the sigmoid of one unit
-    per hidden layer, over training. Returns, per hidden layer, the drift of the percentiles
-    (max over time of |p(t) - p(0)|, divided by the initial 15-85 spread)."""
-    from bntheory.nets import MLP, gaussian_mixture, train
+#: Learning-rate grid of the stability sweep (half-decade spacing).
+LR_GRID = tuple(float(x) for x in np.logspace(-2, 1.5, 8))
 
-    width, steps = (32, 300) if quick else (100, 3000)
-    data = gaussian_mixture(600, 300, 20, 10, separation=3.0, rng=rng)
-    net = MLP(
-        [20, width, width, width, 10], "sigmoid", bn=bn, loss="cross_entropy", sigma_w2=1.0, rng=rng
-    )
-    res = train(
-        net,
-        data.X_train,
-        data.Y_train,
-        lr=0.5,
-        steps=steps,
-        batch_size=60,
-        rng=rng,
-        X_test=data.X_test,
-        Y_test=data.Y_test,
-        eval_every=max(1, steps // 10),
-        probe=[(k, 0) for k in range(3)],
-    )
-    out = {"status": res.status, "final_test_acc": float(res.test_accuracy[-1])}
-    for k in range(3):
-        a = res.activations[(k, 0)]
-        p = np.percentile(a, [15, 50, 85], axis=1)  # (3, n_eval)
-        spread = p[2, 0] - p[0, 0]
-        out[f"drift_layer{k}"] = float(np.max(np.abs(p - p[:, :1])) / spread)
-        # KL divergence of Gaussian fits, first vs last evaluation
-        m0, s0, m1, s1 = a[0].mean(), a[0].std(), a[-1].mean(), a[-1].std()
-        out[f"kl_layer{k}"] = float(np.log(s1 / s0) + (s0**2 + (m0 - m1) ** 2) / (2 * s1**2) - 0.5)
+
+def per_seed(key: str, fn, quick: bool, rng: np.random.Generator) -> list:
+    """``[fn(seed) for seed in measurement_seeds(key, quick, rng)]``."""
+    return [fn(s) for s in measurement_seeds(key, quick, rng)]
+
+
+# ----------------------------------------------------------------- Bjorck / Santurkar Fig. 1
+@lru_cache(maxsize=64)
+def lr_sweep(seed: int) -> dict:
+    """Largest trainable learning rate with and without BN (Bjorck et al. 2018, Sec. 2;
+    Santurkar et al. 2018, Fig. 1 compare learning rates the same way).
+
+    Setup (deep enough for the effect Bjorck et al. describe, "activations growing
+    uncontrollably with network depth"): 8 hidden ReLU layers of width 32, He
+    initialization, softmax cross-entropy on a 4-class Gaussian mixture in 16-D (512
+    training points), SGD with batch 64 for 100 steps from the same initial weights and
+    batch order, learning rates ``LR_GRID``. "Trains" (Bjorck et al.: the unnormalized net
+    diverges at large rates) = no divergence and final full-batch loss <= 0.5 x initial
+    (:func:`bntheory.nets.measurements.bjorck_lr_sweep`).
+    """
+    from bntheory.nets import MLP, gaussian_mixture
+    from bntheory.nets.measurements import bjorck_lr_sweep
+
+    data = gaussian_mixture(512, 128, 16, 4, separation=2.0, rng=seed)
+    out = {}
+    for bn in (False, True):
+        net = MLP(
+            [16] + [32] * 8 + [4], "relu", bn=bn, loss="cross_entropy", sigma_w2=2.0, rng=seed + 1
+        )
+        with np.errstate(all="ignore"):
+            r = bjorck_lr_sweep(
+                net, data.X_train, data.Y_train, LR_GRID, steps=100, batch_size=64, rng=seed + 2
+            )
+        out["bn" if bn else "plain"] = 0.0 if r.max_lr is None else float(r.max_lr)
     return out
 
 
-def dln_ics(bn: bool, quick: bool, rng: np.random.Generator) -> dict:
-    """Santurkar et al. (2018), Def. 2.1 on a deep linear network (their Fig. 3 uses a
-    25-layer DLN): ||G - G'|| / ||G|| and cos(G, G') for each layer, where G' is the
-    gradient after the earlier layers took their step; averaged over layers and steps."""
+# ----------------------------------------------------------------- Santurkar Def. 2.1 / Fig. 4
+def _dln(seed: int, bn: bool):
+    """Deep linear network of Santurkar et al. (2018) (their Fig. 3/4 use 25 layers; here 10
+    layers of width 16), MSE regression on a random linear teacher, 128 points in 16-D."""
     from bntheory.nets import MLP
 
-    depth, width, steps, lr = (8, 16, 10, 0.05) if quick else (25, 32, 50, 0.05)
-    n, d = 128, 16
-    X = rng.normal(size=(n, d))
-    Y = X @ rng.normal(size=(d, 4)) / np.sqrt(d)
-    net = MLP([d] + [width] * depth + [4], "linear", bn=bn, loss="mse", rng=rng)
-    rel, cos = [], []
-    for _ in range(steps):
-        theta = net.get_flat()
-        _, g = net.loss_and_grad(X, Y)
-        new = theta - lr * g
-        for k in range(1, net.n_layers):
-            sl = net.layer_slices[k]
-            prev = slice(0, sl.start)  # layers before k updated, layer k and later not
-            th = theta.copy()
-            th[prev] = new[prev]
-            net.set_flat(th)
-            _, g2 = net.loss_and_grad(X, Y)
-            G, G2 = g[sl], g2[sl]
-            rel.append(np.linalg.norm(G - G2) / np.linalg.norm(G))
-            cos.append(G @ G2 / (np.linalg.norm(G) * np.linalg.norm(G2)))
-        net.set_flat(new)
-    return {"ics_rel": float(np.mean(rel)), "ics_cos": float(np.mean(cos))}
+    g = np.random.default_rng(seed)
+    X = g.normal(size=(128, 16))
+    Y = X @ g.normal(size=(16, 4)) / 4.0
+    net = MLP([16] + [16] * 10 + [4], "linear", bn=bn, loss="mse", rng=seed + 1)
+    return net, X, Y
 
 
-def max_stable_lr(bn: bool, quick: bool, rng: np.random.Generator) -> float:
-    """Largest learning rate of a log grid at which full-batch GD on a deep tanh MLP
-    (teacher-student regression) does not diverge and reduces the loss (Bjorck et al. 2018;
-    Santurkar et al. 2018, Fig. 1 compare learning rates the same way)."""
-    from bntheory.nets import MLP, teacher_student, train
+@lru_cache(maxsize=64)
+def dln_ics(seed: int) -> dict:
+    """Santurkar et al. (2018), Def. 2.1 (:func:`bntheory.nets.measurements.internal_covariate_shift`):
+    mean over layers >= 1 and 10 SGD steps (lr 0.02, at which the unnormalized net trains; batch 32) of ``||G - G'||/||G||`` and
+    ``cos(G, G')``, with and without BN, same data and batch order."""
+    from bntheory.nets.measurements import internal_covariate_shift
 
-    grid = np.logspace(-3, 2, 11) if quick else np.logspace(-3, 2, 21)
-    steps = 60 if quick else 300
-    data = teacher_student(256, 10, 16, 1, rng=rng)
-    seed = int(rng.integers(2**31))
-    best = 0.0
-    for lr in grid:
-        net = MLP([16, 32, 32, 32, 32, 1], "tanh", bn=bn, rng=seed)
-        res = train(net, data.X_train, data.Y_train, lr=float(lr), steps=steps)
-        if (
-            res.status != "diverged"
-            and np.isfinite(res.losses[-1])
-            and res.losses[-1] < res.losses[0]
-        ):
-            best = float(lr)
-    return best
+    out = {}
+    for bn in (False, True):
+        net, X, Y = _dln(seed, bn)
+        with np.errstate(all="ignore"):
+            r = internal_covariate_shift(net, X, Y, lr=0.02, steps=10, batch_size=32, rng=seed + 2)
+        tag = "bn" if bn else "plain"
+        ok = r.status == "completed"
+        out[f"rel_{tag}"] = float(np.mean(r.relative[:, 1:])) if ok else float("inf")
+        out[f"cos_{tag}"] = float(np.mean(r.cosine[:, 1:])) if ok else float("nan")
+    return out
 
 
-def loss_variation(bn: bool, quick: bool, rng: np.random.Generator) -> dict:
-    """Santurkar et al. (2018), Fig. 4(a,c): along the gradient direction at a training step,
-    the range of L(w - s lr grad) over a grid of s, and the effective beta-smoothness
-    max ||grad(w - s lr grad) - grad(w)|| / (s lr ||grad||); averaged over early steps."""
+@lru_cache(maxsize=64)
+def dln_landscape(seed: int, lr: float) -> dict:
+    """Santurkar et al. (2018), Fig. 4 (:func:`bntheory.nets.measurements.santurkar_landscape`):
+    along the gradient at each of 10 SGD steps (learning rate ``lr``, batch 32), the loss range over
+    ``w - lr s grad``, ``s in {0.5, ..., 4.1}``, relative to the current loss, and the
+    effective beta-smoothness; means over the steps, with and without BN."""
+    from bntheory.nets.measurements import santurkar_landscape
+
+    out = {}
+    for bn in (False, True):
+        net, X, Y = _dln(seed, bn)
+        with np.errstate(all="ignore"):
+            r = santurkar_landscape(net, X, Y, lr=lr, steps=10, batch_size=32, rng=seed + 2)
+        tag = "bn" if bn else "plain"
+        if r.status != "completed":
+            out[f"range_{tag}"] = out[f"beta_{tag}"] = float("inf")
+            continue
+        out[f"range_{tag}"] = float(np.mean(r.loss_range / r.train_loss[r.steps]))
+        out[f"beta_{tag}"] = float(np.mean(r.beta_smoothness))
+    return out
+
+
+# ----------------------------------------------------------------- Ioffe & Szegedy Fig. 1
+@lru_cache(maxsize=64)
+def ioffe_fig1(seed: int, quick: bool) -> dict:
+    """Ioffe & Szegedy (2015), Fig. 1 (:func:`bntheory.nets.measurements.ioffe_figure1`):
+    3 sigmoid hidden layers, SGD batch 60 (lr 0.5), scikit-learn's 8x8 digits instead of
+    MNIST; quick: width 32, 200 steps; full: width 64, 600 steps. Drift = max over
+    checkpoints of |percentile - initial percentile| ({15, 50, 85}th) of the sigmoid input of
+    one last-hidden-layer unit, divided by the initial 15-85 spread; KL = histogram KL from
+    the first checkpoint to the last."""
+    from bntheory.nets.measurements import ioffe_figure1
+
+    hidden, steps = (32, 200) if quick else (64, 600)
+    r = ioffe_figure1(steps=steps, eval_every=steps // 4, hidden=hidden, rng=seed)
+    out = {"dataset_digits": float(r.dataset == "digits")}
+    for tag, sh, acc in (
+        ("plain", r.shift_plain, r.accuracy_plain),
+        ("bn", r.shift_bn, r.accuracy_bn),
+    ):
+        p = sh.percentiles
+        out[f"drift_{tag}"] = float(np.max(np.abs(p - p[:1])) / (p[0, 2] - p[0, 0]))
+        out[f"kl_{tag}"] = float(sh.kl_from_first[-1])
+        out[f"acc_{tag}"] = float(acc[-1])
+    return out
+
+
+@lru_cache(maxsize=64)
+def sigmoid_drift_layers(seed: int) -> dict:
+    """Per-layer drift of the sigmoid inputs (all 3 hidden layers, one unit each) in the
+    Ioffe & Szegedy Fig. 1 setting (width 32, 300 SGD steps, batch 60, lr 0.5, 10-class
+    Gaussian mixture in 20-D): the article says the stabilization is strongest in early
+    layers; Fig. 1 shows only the last hidden layer."""
+    from bntheory.nets import MLP, gaussian_mixture, train
+
+    data = gaussian_mixture(600, 300, 20, 10, separation=3.0, rng=seed)
+    out = {}
+    for bn in (False, True):
+        net = MLP([20, 32, 32, 32, 10], "sigmoid", bn=bn, loss="cross_entropy", rng=seed + 1)
+        res = train(
+            net, data.X_train, data.Y_train, lr=0.5, steps=300, batch_size=60, rng=seed + 2,
+            X_test=data.X_test, Y_test=data.Y_test, eval_every=30,
+            probe=[(k, 0) for k in range(3)], probe_training=True,
+        )  # fmt: skip
+        for k in range(3):
+            p = np.percentile(res.activations[(k, 0)], [15, 50, 85], axis=1)
+            out[f"drift_{'bn' if bn else 'plain'}_layer{k}"] = float(
+                np.max(np.abs(p - p[:, :1])) / (p[2, 0] - p[0, 0])
+            )
+    return out
+
+
+# ----------------------------------------------------------------- Karakida et al.
+def fisher_widths(quick: bool) -> tuple[int, ...]:
+    return (32, 128) if quick else (32, 128, 512)
+
+
+@lru_cache(maxsize=64)
+def fisher(seed: int, quick: bool) -> dict:
+    """Karakida, Akaho & Amari (2019): exact lambda_max of the FIM (Gauss-Newton) of a random
+    ReLU net ``[8, M, M, 1]`` (He init, no bias, fixed gamma = 1, beta = 0) on 32 Gaussian
+    inputs, without BN, with BN in the output layer only, and with BN in the hidden layers
+    (:func:`bntheory.nets.measurements.fisher_spectrum`)."""
     from bntheory.nets import MLP
+    from bntheory.nets.measurements import fisher_spectrum
 
-    depth, width, steps, lr = (10, 16, 5, 0.05) if quick else (25, 32, 20, 0.05)
-    n, d = 128, 16
-    X = rng.normal(size=(n, d))
-    Y = X @ rng.normal(size=(d, 4)) / np.sqrt(d)
-    net = MLP([d] + [width] * depth + [4], "linear", bn=bn, loss="mse", rng=rng)
-    ss = np.array([0.5, 1.0, 2.0, 4.0])
-    ranges, betas = [], []
-    for _ in range(steps):
-        theta = net.get_flat()
-        L0, g = net.loss_and_grad(X, Y)
-        Ls, b = [L0], 0.0
-        for s in ss:
-            Ls_, gs = net.loss_and_grad_flat(theta - s * lr * g, X, Y)
-            if not np.isfinite(Ls_):
-                Ls_ = np.inf
-            Ls.append(Ls_)
-            b = max(b, float(np.linalg.norm(gs - g) / (s * lr * np.linalg.norm(g))))
-        ranges.append((max(Ls) - min(Ls)) / L0)
-        betas.append(b)
-        net.set_flat(theta - lr * g)
-    return {"loss_range_rel": float(np.mean(ranges)), "beta_smoothness": float(np.mean(betas))}
+    X = np.random.default_rng(seed).normal(size=(32, 8))
+    out = {}
+    for M in fisher_widths(quick):
+        for bn in ("none", "output", "all"):
+            net = MLP(
+                [8, M, M, 1], "relu", bn=bn, bias=False, train_affine=False, sigma_w2=2.0,
+                rng=seed + M,
+            )  # fmt: skip
+            out[f"lmax_{bn}_M{M}"] = fisher_spectrum(net, X).lambda_max
+    return out

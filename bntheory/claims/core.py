@@ -11,7 +11,9 @@ outcome says why and which nearest substitute was run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -27,8 +29,18 @@ __all__ = [
     "decide_at_most",
     "decide_attribution",
     "decide_close",
+    "decide_over_seeds",
+    "describe_seeds",
+    "measurement_seeds",
     "not_testable",
+    "seed_summary",
 ]
+
+#: Master seed of the ledger run in progress (set by :func:`bntheory.claims.runner.run_claim`).
+_MASTER_SEED: ContextVar[int | None] = ContextVar("bntheory_claims_master_seed", default=None)
+
+#: Number of independent seeds of a multi-seed measurement: quick 3, full 10.
+N_SEEDS = {True: 3, False: 10}
 
 
 class Verdict(str, Enum):
@@ -297,4 +309,51 @@ def not_testable(reason: str, *, substitute: str = "", measured: str = "", numbe
         measured or ("substitute: " + substitute if substitute else "-"),
         numbers or {},
         note,
+    )
+
+
+# --------------------------------------------------------------------------- seeds
+def measurement_seeds(key: str, quick: bool, rng: np.random.Generator) -> tuple[int, ...]:
+    """Seeds of a multi-seed measurement named ``key`` (``N_SEEDS[quick]`` of them).
+
+    Inside a ledger run they come from ``SeedSequence([master, crc32(key)])``, so claims that
+    share a measurement (same ``key``) share its seeds and can share a cached result; called
+    outside a run, they are drawn from ``rng``.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError("key must be a non-empty str")
+    master = _MASTER_SEED.get()
+    if master is None:
+        ss = np.random.SeedSequence(int(rng.integers(2**63)))
+    else:
+        ss = np.random.SeedSequence([int(master), zlib.crc32(key.encode())])
+    return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(N_SEEDS[bool(quick)]))
+
+
+def decide_over_seeds(verdicts: Sequence[Verdict]) -> Verdict:
+    """One verdict from per-seed verdicts: the common one if all seeds agree, otherwise
+    ``INCONCLUSIVE`` (a verdict that flips between seeds is not a result)."""
+    vs = list(verdicts)
+    if not vs:
+        raise ValueError("verdicts must not be empty")
+    return vs[0] if all(v is vs[0] for v in vs) else Verdict.INCONCLUSIVE
+
+
+def seed_summary(name: str, values: Sequence[float]) -> dict[str, float]:
+    """``{name_median, name_min, name_max}`` of per-seed values (inf kept as inf)."""
+    a = np.asarray(list(values), dtype=float)
+    if a.size == 0:
+        raise ValueError("values must not be empty")
+    return {
+        f"{name}_median": float(np.median(a)),
+        f"{name}_min": float(np.min(a)),
+        f"{name}_max": float(np.max(a)),
+    }
+
+
+def describe_seeds(values: Sequence[float], fmt: str = ".3g") -> str:
+    """``"median M (range lo-hi, n seeds)"``."""
+    a = np.asarray(list(values), dtype=float)
+    return (
+        f"median {np.median(a):{fmt}} (range {np.min(a):{fmt}}-{np.max(a):{fmt}}, {a.size} seeds)"
     )

@@ -11,6 +11,9 @@ from bntheory.claims.core import (
     Verdict,
     decide_at_most,
     decide_close,
+    decide_over_seeds,
+    describe_seeds,
+    seed_summary,
     worst,
 )
 
@@ -141,40 +144,50 @@ def _check_large_lr(quick: bool, rng: np.random.Generator) -> Outcome:
     )
 
 
-def _fim_lmax(net, X, rng, iters=60):
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    op = LinearOperator((net.dim, net.dim), matvec=lambda v: net.gauss_newton_vp(X, v), dtype=float)
-    v0 = rng.normal(size=net.dim)
-    return float(eigsh(op, k=1, which="LA", v0=v0, tol=1e-6, maxiter=iters * 10)[0][0])
-
-
 def _check_fim(quick: bool, rng: np.random.Generator) -> Outcome:
     """Karakida et al. (2019): BN in the LAST layer reduces lambda_max of the FIM."""
-    from bntheory.nets import MLP
+    from bntheory.claims._netexp import fisher, fisher_widths, per_seed
 
-    widths = (32, 64) if quick else (64, 256, 1024)
-    n, d = (32, 8) if quick else (64, 16)
-    X = rng.normal(size=(n, d))
-    out = {}
-    for M in widths:
-        for bn in ("none", "output", "all"):
-            seed = int(rng.integers(2**31))
-            net = MLP([d, M, M, 1], "relu", bn=bn, bias=False, train_affine=False, rng=seed)
-            out[f"lmax_{bn}_M{M}"] = _fim_lmax(net, X, rng)
+    rows = per_seed("fisher", lambda s: fisher(s, quick), quick, rng)
+    widths = fisher_widths(quick)
     M = widths[-1]
-    r_last = out[f"lmax_output_M{M}"] / out[f"lmax_none_M{M}"]
-    r_mid = out[f"lmax_all_M{M}"] / out[f"lmax_none_M{M}"]
-    v_last = decide_at_most(r_last, 0.5)
-    v = Verdict.HOLDS_WITH_CORRECTION if v_last is Verdict.HOLDS else Verdict.REFUTED
+    r_last = [r[f"lmax_output_M{M}"] / r[f"lmax_none_M{M}"] for r in rows]
+    r_mid = [r[f"lmax_all_M{M}"] / r[f"lmax_none_M{M}"] for r in rows]
+    lw = np.log(np.asarray(widths, float))
+
+    def slope(r, bn):
+        return float(np.polyfit(lw, np.log([r[f"lmax_{bn}_M{m}"] for m in widths]), 1)[0])
+
+    s_none = [slope(r, "none") for r in rows]
+    s_last = [slope(r, "output") for r in rows]
+    v = decide_over_seeds([decide_at_most(x, 0.5) for x in r_last])
+    if v is Verdict.HOLDS:
+        v = Verdict.HOLDS_WITH_CORRECTION
     return Outcome(
         v,
-        f"FIM lambda_max at width {M}: BN in last layer x{r_last:.3f}, BN in hidden layers x{r_mid:.3f} of the unnormalized net",
-        out | {"ratio_last_layer_bn": r_last, "ratio_hidden_bn": r_mid},
-        "correction (Karakida et al. 2019): the reduction of the largest FIM eigenvalue comes from "
-        "BN in the LAST layer, under a condition on width and sample number; Karakida et al. "
-        "report that BN in the middle layers does not help in many settings (compare the "
-        "hidden-layer ratio measured here)",
+        f"FIM lambda_max at width {M}, relative to no BN: BN in the output layer {describe_seeds(r_last)}, "
+        f"BN in the hidden layers {describe_seeds(r_mid)}; growth exponent in width "
+        f"{np.median(s_none):.2f} (no BN) vs {np.median(s_last):.2f} (output BN)",
+        seed_summary("ratio_last_layer_bn", r_last)
+        | seed_summary("ratio_hidden_bn", r_mid)
+        | seed_summary("width_exponent_none", s_none)
+        | seed_summary("width_exponent_last_bn", s_last),
+        "correction (Karakida et al. 2019): the reduction of the largest FIM eigenvalue is "
+        "attributed to BN in the LAST layer, under a condition on width and sample number; they "
+        "report that BN in the middle layers does not help in many settings, yet in this small "
+        "random ReLU net (32 inputs, widths "
+        + ", ".join(map(str, widths))
+        + ") hidden-layer BN reduces lambda_max too. Verdict: output-BN ratio <= 0.5 on every "
+        "seed -> holds (with the correction), on none -> refuted, mixed -> inconclusive",
+    )
+
+
+def _check_scale_invariance_sym(quick: bool, rng: np.random.Generator) -> Outcome:
+    """check_scale_invariance plus the SymPy proofs scale_invariance_forward, scale_invariance (bntheory.symbolic.verify_backward)."""
+    from bntheory.claims._symbolic import add_symbolic
+
+    return add_symbolic(
+        _check_scale_invariance(quick, rng), ("scale_invariance_forward", "scale_invariance")
     )
 
 
@@ -204,7 +217,7 @@ CLAIMS = [
         "Ioffe & Szegedy (2015), Sec. 3.3: BN(Wu) = BN((aW)u)",
         "numerical",
         "BN(aWu) = BN(Wu)",
-        _check_scale_invariance,
+        _check_scale_invariance_sym,
     ),
     Claim(
         "dec-04",

@@ -210,6 +210,13 @@ def _check_resnet(quick: bool, rng: np.random.Generator) -> Outcome:
     )
 
 
+def _check_divide_sigma_sym(quick: bool, rng: np.random.Generator) -> Outcome:
+    """check_divide_sigma plus the SymPy proofs jacobian_eps0, jacobian (bntheory.symbolic.verify_backward)."""
+    from bntheory.claims._symbolic import add_symbolic
+
+    return add_symbolic(_check_divide_sigma(quick, rng), ("jacobian_eps0", "jacobian"))
+
+
 CLAIMS = [
     Claim(
         "gf-01",
@@ -245,7 +252,7 @@ CLAIMS = [
         "Santurkar et al. (2018), Fact C.1",
         "numerical",
         "dL/dx ~ dL/dy / sigma",
-        _check_divide_sigma,
+        _check_divide_sigma_sym,
     ),
     Claim(
         "gf-05",

@@ -176,6 +176,13 @@ def _check_train_noise(quick: bool, rng: np.random.Generator) -> Outcome:
     )
 
 
+def _check_unbiased_sym(quick: bool, rng: np.random.Generator) -> Outcome:
+    """check_unbiased plus the SymPy proofs running_var_unbiased (bntheory.symbolic.verify_backward)."""
+    from bntheory.claims._symbolic import add_symbolic
+
+    return add_symbolic(_check_unbiased(quick, rng), ("running_var_unbiased",))
+
+
 CLAIMS = [
     Claim(
         "inf-01",
@@ -184,7 +191,7 @@ CLAIMS = [
         "Ioffe & Szegedy (2015), Alg. 2, lines 8-10",
         "numerical",
         "unbiased population estimate",
-        _check_unbiased,
+        _check_unbiased_sym,
     ),
     Claim(
         "inf-02",

@@ -8,8 +8,12 @@ from bntheory.claims.core import (
     Claim,
     Outcome,
     Verdict,
+    decide_at_least,
     decide_at_most,
     decide_close,
+    decide_over_seeds,
+    describe_seeds,
+    seed_summary,
 )
 
 
@@ -157,35 +161,77 @@ def _check_condition(quick: bool, rng: np.random.Generator) -> Outcome:
 
 
 def _check_loss_variation(quick: bool, rng: np.random.Generator) -> Outcome:
-    from bntheory.claims._netexp import loss_variation
+    from bntheory.claims._netexp import dln_landscape, per_seed
 
-    plain, bn = loss_variation(False, quick, rng), loss_variation(True, quick, rng)
-    ratio = plain["loss_range_rel"] / bn["loss_range_rel"]
-    v = decide_close(float(np.log10(ratio)), 2.0, rtol=0.0, atol=1.0)  # "up to two orders"
+    nums, verdicts, parts = {}, [], []
+    for lr in (0.02, 0.05):
+        rows = per_seed("dln-landscape", lambda s, lr=lr: dln_landscape(s, lr), quick, rng)
+        ratio = [r["range_plain"] / r["range_bn"] for r in rows]
+        beta = [r["beta_plain"] / r["beta_bn"] for r in rows]
+        # "up to two orders of magnitude": at least 10x on a seed counts as agreement
+        verdicts += [decide_at_least(x, 10.0) for x in ratio]
+        nums |= seed_summary(f"variation_ratio_lr{lr:g}", ratio)
+        nums |= seed_summary(f"beta_ratio_lr{lr:g}", beta)
+        parts.append(f"lr {lr:g}: {describe_seeds(ratio)} (beta-smoothness {describe_seeds(beta)})")
+    v = decide_over_seeds(verdicts)
     return Outcome(
         v,
-        f"deep linear net, loss range along the gradient: no-BN/BN = {ratio:.2f}; beta-smoothness {plain['beta_smoothness']:.3g} vs {bn['beta_smoothness']:.3g}",
-        {
-            "variation_ratio": ratio,
-            "beta_plain": plain["beta_smoothness"],
-            "beta_bn": bn["beta_smoothness"],
-        },
-        "substitute of Santurkar Fig. 4 (VGG / 25-layer DLN, not 'loss contours'), small deep "
-        "linear net, step multipliers 0.5-4 x lr, first steps of training",
+        "10-layer deep linear net, loss range along the gradient, no-BN/BN: " + "; ".join(parts),
+        nums,
+        "substitute of Santurkar Fig. 4 (VGG / 25-layer DLN; the article's 'loss contours' are "
+        "line probes along the gradient): step multipliers 0.5-4.1 x lr, first 10 SGD steps; the "
+        "ratio grows as lr approaches the unnormalized net's stability edge (lr 0.02: the plain "
+        "net trains on every seed; 0.05: near its edge), so the size of the reduction is a "
+        "property of the chosen lr, not of BN alone. Verdict: >= 10x on every seed and lr -> holds; "
+        "on none -> refuted; mixed -> inconclusive",
     )
 
 
 def _check_lr_10x(quick: bool, rng: np.random.Generator) -> Outcome:
-    from bntheory.claims._netexp import max_stable_lr
+    from bntheory.claims.ics import lr_ratios
 
-    lr_plain, lr_bn = max_stable_lr(False, quick, rng), max_stable_lr(True, quick, rng)
-    ratio = lr_bn / lr_plain if lr_plain > 0 else float("inf")
-    v = decide_close(float(np.log10(ratio)), 1.0, rtol=0.0, atol=0.5)
+    ratios, rows = lr_ratios(quick, rng)
+    # "up to 10 times larger": the ratio's order of magnitude is 1 (within half a decade)
+    logs = [float(np.log10(x)) if np.isfinite(x) and x > 0 else float("inf") for x in ratios]
+    v = decide_over_seeds([decide_close(x, 1.0, rtol=0.0, atol=0.5) for x in logs])
     return Outcome(
         v,
-        f"largest stable learning rate, BN/no-BN = {ratio:.3g} ({lr_bn:.3g} vs {lr_plain:.3g})",
-        {"ratio": ratio, "lr_bn": lr_bn, "lr_plain": lr_plain},
-        "substitute: 4-layer tanh MLP, full-batch GD, teacher-student regression",
+        f"largest trainable SGD learning rate, 8-layer ReLU MLP: BN/no-BN = {describe_seeds(ratios)} "
+        f"(BN {describe_seeds([r['bn'] for r in rows])}, no BN {describe_seeds([r['plain'] for r in rows])})",
+        seed_summary("ratio", ratios),
+        "same sweep as ics-08 (Bjorck et al. setting scaled down: 8 ReLU layers, He init, SGD "
+        "batch 64, 100 steps, lr grid 1e-2..31.6 in half decades, 'trains' = no divergence and "
+        "loss halved); holds if log10(ratio) is within 0.5 of 1 on every seed",
+    )
+
+
+def _check_thm41_sym(quick: bool, rng: np.random.Generator) -> Outcome:
+    """check_thm41 plus the SymPy proofs thm41_eps0_equality, thm41_eps_gap (bntheory.symbolic.verify_backward)."""
+    from bntheory.claims._symbolic import add_symbolic
+
+    return add_symbolic(_check_thm41(quick, rng), ("thm41_eps0_equality", "thm41_eps_gap"))
+
+
+def _check_thm41_eps(quick: bool, rng: np.random.Generator) -> Outcome:
+    """Theorem 4.1 with the eps of the forward pass: which reading of sigma holds (SymPy)."""
+    from bntheory.claims._symbolic import items
+
+    names = ("thm41_eps_gap", "thm41_eps_sigma_xhat", "thm41_eps_literal_fails")
+    its = {it.name: it for it in items(names) if it.proven_for.startswith("m=")}
+    proven = {n: bool(its[n].holds) for n in names}
+    # the literal reading is refuted by an exact counterexample; the corrected readings hold
+    v = Verdict.HOLDS_WITH_CORRECTION if all(proven.values()) else Verdict.INCONCLUSIVE
+    return Outcome(
+        v,
+        "SymPy (m=4): with sigma read as sqrt(sigma^2+eps) the bound holds (strict, gap "
+        "gamma^2 eps T/(sigma^2+eps)^2) [thm41_eps_gap]; 1/sigma^2 in front with the BN output "
+        "x_hat holds [thm41_eps_sigma_xhat]; literally with sigma and (y-mu)/sigma it FAILS "
+        "(g = x - mu: right side 0, left side gamma^2 m sigma^2 eps^2/(sigma^2+eps)^3; x = 0..3, "
+        "eps = gamma = 1: 320/729 > 0) [thm41_eps_literal_fails]",
+        {f"proven_{n}": float(v_) for n, v_ in proven.items()},
+        "correction: Santurkar et al. state Theorem 4.1 for eps = 0; with the eps > 0 of every "
+        "implementation (and of the article's own forward pass), sigma_j must be read as "
+        "sqrt(sigma_j^2 + eps) and y_hat as the BN output; the literal statement is false",
     )
 
 
@@ -197,7 +243,7 @@ CLAIMS = [
         "Santurkar et al. (2018), Thm 4.1",
         "numerical",
         "gradient-norm bound",
-        _check_thm41,
+        _check_thm41_sym,
     ),
     Claim(
         "land-02",
@@ -243,5 +289,14 @@ CLAIMS = [
         "experiment",
         "10x larger learning rate",
         _check_lr_10x,
+    ),
+    Claim(
+        "land-07",
+        "loss-landscape",
+        "||grad_{y_j} L_hat||^2 <= gamma^2/sigma_j^2 (...) [with the eps > 0 of the forward pass]",
+        "Santurkar et al. (2018), Thm 4.1 (stated for eps = 0)",
+        "symbolic",
+        "bound with sigma_j (eps > 0)",
+        _check_thm41_eps,
     ),
 ]

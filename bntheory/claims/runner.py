@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bntheory.claims.core import Claim, Outcome, Verdict
+from bntheory.claims.core import _MASTER_SEED, Claim, Outcome, Verdict
 
 __all__ = ["ClaimResult", "claim_rng", "run_claim", "run_claims"]
 
@@ -61,6 +61,7 @@ def run_claim(claim: Claim, *, quick: bool = True, seed: int = 0) -> ClaimResult
     """Run one claim's check; any exception becomes an ``"error"`` result (no re-raise)."""
     rng = claim_rng(claim.id, seed)
     t0 = time.perf_counter()
+    token = _MASTER_SEED.set(int(seed))
     try:
         outcome = claim.check(bool(quick), rng)
         if not isinstance(outcome, Outcome):
@@ -73,6 +74,8 @@ def run_claim(claim: Claim, *, quick: bool = True, seed: int = 0) -> ClaimResult
         return ClaimResult(
             claim, "error", None, f"{type(exc).__name__}: {exc}{where}", time.perf_counter() - t0
         )
+    finally:
+        _MASTER_SEED.reset(token)
     return ClaimResult(claim, "ok", outcome, "", time.perf_counter() - t0)
 
 
