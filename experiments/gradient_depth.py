@@ -143,10 +143,13 @@ def plot(data: dict, out: Path) -> None:
                     source="Yang et al. 2019",
                 )  # fmt: skip
             ax.set_yscale("log")
+            if key == "trained":  # headroom for the legend above the curves
+                lo_y, hi_y = ax.get_ylim()
+                ax.set_ylim(lo_y, hi_y * (hi_y / lo_y) ** 0.35)
             ax.set_xlabel("layer (1 = input side)")
             ax.set_ylabel("$\\|\\nabla_{\\mathrm{layer}} L\\|$ (full batch)")
             ax.set_title(f"{act}, {s['depth']} hidden layers x {s['width']}, {when}", fontsize=9)
-            ax.legend(loc="best", fontsize=7)
+            ax.legend(loc="upper left" if key == "trained" else "best", fontsize=7)
     fig.suptitle(
         f"Gradient norm per layer ({s['data']}, {s['n_measure']} samples, cross-entropy; "
         f"SGD lr {s['lr']:g}, batch {s['batch_size']})",
