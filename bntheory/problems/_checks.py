@@ -53,14 +53,21 @@ def as_spd(x: object, name: str) -> tuple[Array, Array]:
     arr = as_matrix(x, name)
     if arr.shape[0] != arr.shape[1]:
         raise ValueError(f"{name} must be square, got shape {arr.shape}")
-    scale = max(np.linalg.norm(arr), 1e-300)
-    if np.linalg.norm(arr - arr.T) > 1e-10 * scale:
+    # Norms of the matrix divided by its largest entry: no overflow for entries near 1e308.
+    amax = float(np.max(np.abs(arr)))
+    if amax == 0.0:
+        raise ValueError(f"{name} must be positive definite (it is zero)")
+    a = arr / amax
+    if np.linalg.norm(a - a.T) > 1e-10 * np.linalg.norm(a):
         raise ValueError(f"{name} must be symmetric")
-    arr = 0.5 * (arr + arr.T)
+    arr = 0.5 * arr + 0.5 * arr.T
     try:
-        chol = np.linalg.cholesky(arr)
+        with np.errstate(all="ignore"):
+            chol = np.linalg.cholesky(arr)
     except np.linalg.LinAlgError as exc:
         raise ValueError(f"{name} must be positive definite") from exc
+    if not np.all(np.isfinite(chol)):
+        raise ValueError(f"{name}: its Cholesky factor overflows float64 (rescale {name})")
     return arr, chol
 
 

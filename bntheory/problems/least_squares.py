@@ -52,8 +52,14 @@ class LeastSquares:
         self.dim = self.H.shape[0]
         self.u = as_vector(u, "u", self.dim)
         self.c = as_real(c, "c")
-        self.w_star = scipy.linalg.cho_solve((self._chol, True), self.u)
-        self.q = float(self.u @ self.w_star)
+        with np.errstate(all="ignore"):
+            self.w_star = scipy.linalg.cho_solve((self._chol, True), self.u)
+            self.q = float(self.u @ self.w_star)
+        if not (np.all(np.isfinite(self.w_star)) and np.isfinite(self.q)):
+            raise ValueError(
+                "u and H give an optimum w* = H^-1 u or u^T H^-1 u that overflows float64 "
+                "(rescale u or H)"
+            )
         if self.c < self.q - 1e-10 * max(abs(self.q), 1.0):
             raise ValueError(
                 f"c must be >= u^T H^-1 u = {self.q:.6g} (E[y^2] >= explained part), got {self.c}"
@@ -103,19 +109,32 @@ class LeastSquares:
         gap = 0.5 * float(d @ g)
         return self.J_star + gap, g, gap
 
+    @staticmethod
+    def _checked(out, name: str):
+        # Public evaluations raise a named error instead of leaking an overflow warning
+        # or returning inf / NaN (the solvers use loss_grad_gap and report divergence).
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{name} is too large: the result overflows float64")
+        return out
+
     def loss(self, w: object) -> float:
         """``1/2 w^T H w - u^T w + c/2`` (evaluated as ``J* + gap``)."""
-        return self.loss_grad_gap(self._w(w))[0]
+        w = self._w(w)
+        with np.errstate(all="ignore"):
+            return self._checked(self.loss_grad_gap(w)[0], "w")
 
     def grad(self, w: object) -> Array:
         """``H w - u`` (evaluated as ``H (w - w*)``)."""
         w = self._w(w)
-        return self.H @ (w - self.w_star)
+        with np.errstate(all="ignore"):
+            return self._checked(self.H @ (w - self.w_star), "w")
 
     def hvp(self, w: object, v: object) -> Array:
         """``H v``."""
         self._w(w)
-        return self.H @ as_vector(v, "v", self.dim)
+        v = as_vector(v, "v", self.dim)
+        with np.errstate(all="ignore"):
+            return self._checked(self.H @ v, "v")
 
     def hessian(self, w: object | None = None) -> Array:
         """``H`` (constant)."""
@@ -123,7 +142,9 @@ class LeastSquares:
 
     def gap(self, w: object) -> float:
         """``J_0(w) - J* = 1/2 (w - w*)^T H (w - w*)``, without cancellation."""
-        return self.loss_grad_gap(self._w(w))[2]
+        w = self._w(w)
+        with np.errstate(all="ignore"):
+            return self._checked(self.loss_grad_gap(w)[2], "w")
 
     def __repr__(self) -> str:
         return f"LeastSquares(dim={self.dim}, J_star={self.J_star:.4g})"
@@ -142,11 +163,15 @@ class LeastSquares:
         X = as_matrix(X, "X")
         n, d = X.shape
         y = as_vector(y, "y", n)
-        if center:
-            X = X - X.mean(axis=0)
-            y = y - y.mean()
+        with np.errstate(all="ignore"):
+            if center:
+                X = X - X.mean(axis=0)
+                y = y - y.mean()
+            H, u, c = X.T @ X / n, X.T @ y / n, float(y @ y) / n
+        if not (np.all(np.isfinite(H)) and np.all(np.isfinite(u)) and np.isfinite(c)):
+            raise ValueError("X and y: the second moments overflow float64 (rescale X or y)")
         try:
-            prob = cls(X.T @ X / n, X.T @ y / n, float(y @ y) / n)
+            prob = cls(H, u, c)
         except ValueError as exc:
             raise ValueError(
                 f"X must have full column rank (n >= d = {d} independent rows): {exc}"

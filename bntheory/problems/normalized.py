@@ -79,6 +79,27 @@ class Normalized:
             raise ValueError("w (theta[1:]) must be non-zero: BN is undefined at w = 0")
         return float(theta[0]), w
 
+    def _split_scaled(self, theta: object) -> tuple[float, Array, float]:
+        """``theta -> (g, w / c, c)`` with ``c`` the power of 2 nearest ``max|w|``.
+
+        ``F`` is scale invariant in ``w``, so the loss and the derivatives are evaluated at
+        the unit-scale ``w / c`` (exactly, ``c`` being a power of 2) and rescaled: no
+        overflow or underflow of ``||w||_S^k`` for huge or tiny ``w``.
+        """
+        g, w = self.split(theta)
+        _, e = np.frexp(float(np.max(np.abs(w))))
+        c = float(np.ldexp(1.0, int(e)))
+        return g, w / c, c
+
+    @staticmethod
+    def _finite(out: Array) -> Array:
+        if not np.all(np.isfinite(out)):
+            raise ValueError(
+                "theta: the derivative overflows float64 at this scale of w = theta[1:] "
+                "(F is scale invariant in w: rescale theta[1:])"
+            )
+        return out
+
     @staticmethod
     def stack(g: float, w: Array) -> Array:
         """``(g, w) -> theta``."""
@@ -90,7 +111,7 @@ class Normalized:
 
     def effective(self, theta: object) -> Array:
         """Effective weight ``w~ = g w / ||w||_S`` in the original space."""
-        g, w = self.split(theta)
+        g, w, _ = self._split_scaled(theta)
         return g * w / self.s_norm(w)
 
     # ------------------------------------------------------------------ objective
@@ -104,12 +125,14 @@ class Normalized:
 
     def grad(self, theta: object) -> Array:
         """Gradient ``((w/n)^T h, (g/n)(h - S w (w^T h)/n^2))``, ``h = grad f(w~)``, ``n = ||w||_S``."""
-        g, w = self.split(theta)
+        g, w, c = self._split_scaled(theta)
         n = self.s_norm(w)
         h = np.asarray(self.base.grad(g * w / n), float)
         wh = float(w @ h)
         Sw = self.S @ w
-        return self.stack(wh / n, (g / n) * (h - Sw * (wh / n**2)))
+        with np.errstate(over="ignore"):
+            out = self.stack(wh / n, (g / n) * (h - Sw * (wh / n**2)) / c)
+        return self._finite(out)
 
     def partial_g(self, g: float, w: Array) -> float:
         """``dF/dg`` at ``(g, w)`` (the function Kohler et al.'s bisection zeroes)."""
@@ -118,8 +141,22 @@ class Normalized:
 
     def hvp(self, theta: object, v: object) -> Array:
         """Hessian-vector product by the chain rule (second-order term of the BN map included)."""
-        g, w = self.split(theta)
+        g, w, c = self._split_scaled(theta)
         v = as_vector(v, "v", self.dim)
+        # At the unit-scale point (g, w/c) the Hessian is D H D with D = diag(1, c I):
+        # H v = D^-1 H1 D^-1 v, H1 the Hessian at (g, w/c). The two parts of D^-1 v are
+        # applied separately (linearity) so that v_w / c cannot overflow.
+        if c == 1.0:
+            return self._hvp_unit(g, w, v)
+        v_g, v_w = v.copy(), v.copy()
+        v_g[1:] = 0.0
+        v_w[0] = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = self._hvp_unit(g, w, v_g) + self._hvp_unit(g, w, v_w) / c
+            r[1:] /= c
+        return self._finite(r)
+
+    def _hvp_unit(self, g: float, w: Array, v: Array) -> Array:
         dg, dw = float(v[0]), v[1:]
         S = self.S
         Sw = S @ w

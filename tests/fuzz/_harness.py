@@ -61,3 +61,57 @@ def expect_valid_or_named_error(fn, names, *args, **kwargs):
 
 def all_finite(*arrays_) -> bool:
     return all(np.all(np.isfinite(np.asarray(a, dtype=float))) for a in arrays_)
+
+
+# ---------------------------------------------------------------------- shared strategies
+#: scalars of every kind a user might pass for a float argument
+scalars_any = st.one_of(
+    floats_any,
+    st.integers(-(10**6), 10**6),
+    st.sampled_from([True, False, None, "1.0", "abc", [1.0], (), complex(1, 1)]),
+)
+
+#: scalars for integer arguments (sizes, counts, steps)
+ints_any = st.one_of(
+    st.integers(-3, 8),
+    st.sampled_from([True, 2.0, 1.5, None, "3", np.int64(3), 10**20]),
+)
+
+
+def small_shapes(max_dims: int = 2, max_side: int = 4):
+    """Shapes with 0..max_dims axes of length 0..max_side (mostly 1-D / 2-D)."""
+    return st.lists(st.integers(0, max_side), min_size=0, max_size=max_dims).map(tuple)
+
+
+@st.composite
+def spd_matrices(draw, dim: int, log10_scale=(-6.0, 6.0), log10_kappa=(0.0, 8.0)):
+    """Symmetric positive-definite ``(dim, dim)`` matrices with a drawn scale and condition number."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    gen = np.random.default_rng(seed)
+    scale = 10.0 ** draw(st.floats(*log10_scale))
+    kappa = 10.0 ** draw(st.floats(*log10_kappa))
+    lam = scale * kappa ** (-np.linspace(0.0, 1.0, dim)) if dim > 1 else np.array([scale])
+    Q, _ = np.linalg.qr(gen.standard_normal((dim, dim)))
+    A = (Q * lam) @ Q.T
+    return 0.5 * (A + A.T)
+
+
+def any_array_like(shape_strategy=None):
+    """Arrays with special values, or odd array-likes (lists, strings, None, objects)."""
+    shape_strategy = small_shapes() if shape_strategy is None else shape_strategy
+    return st.one_of(
+        shape_strategy.flatmap(float_arrays),
+        st.sampled_from([None, "abc", [[1.0, 2.0], [3.0]], {"a": 1}, object(), [], [[]], 3.0]),
+        st.lists(floats_any, min_size=0, max_size=4),
+    )
+
+
+def fuzz_settings(max_examples: int):
+    """Settings of a fuzz test: ``max_examples`` cases, no deadline (shared, loaded cores)."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
