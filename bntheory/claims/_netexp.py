@@ -13,15 +13,20 @@ from functools import lru_cache
 
 import numpy as np
 
-from bntheory.claims.core import measurement_seeds
+from bntheory.claims.core import measurement_seeds, shared_result
 
 #: Learning-rate grid of the stability sweep (half-decade spacing).
 LR_GRID = tuple(float(x) for x in np.logspace(-2, 1.5, 8))
 
 
-def per_seed(key: str, fn, quick: bool, rng: np.random.Generator) -> list:
-    """``[fn(seed) for seed in measurement_seeds(key, quick, rng)]``."""
-    return [fn(s) for s in measurement_seeds(key, quick, rng)]
+def per_seed(key: str, fn, quick: bool, rng: np.random.Generator, variant: str = "") -> list:
+    """``[fn(seed) for seed in measurement_seeds(key, quick, rng)]``, each computed once per
+    ledger run (shared across claims and worker processes, ``core.shared_result``);
+    ``variant`` distinguishes settings that share the seeds of ``key`` but not results."""
+    return [
+        shared_result(f"{key}{variant}-{'q' if quick else 'f'}", s, lambda s=s: fn(s))
+        for s in measurement_seeds(key, quick, rng)
+    ]
 
 
 # ----------------------------------------------------------------- Bjorck / Santurkar Fig. 1

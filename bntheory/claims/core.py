@@ -39,6 +39,9 @@ __all__ = [
 #: Master seed of the ledger run in progress (set by :func:`bntheory.claims.runner.run_claim`).
 _MASTER_SEED: ContextVar[int | None] = ContextVar("bntheory_claims_master_seed", default=None)
 
+#: Directory of the cross-process cache of the ledger run in progress (set by the runner).
+_RUN_CACHE: ContextVar[str | None] = ContextVar("bntheory_claims_run_cache", default=None)
+
 #: Number of independent seeds of a multi-seed measurement: quick 3, full 10.
 N_SEEDS = {True: 3, False: 10}
 
@@ -357,3 +360,39 @@ def describe_seeds(values: Sequence[float], fmt: str = ".3g") -> str:
     return (
         f"median {np.median(a):{fmt}} (range {np.min(a):{fmt}}-{np.max(a):{fmt}}, {a.size} seeds)"
     )
+
+
+def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:
+    """``fn()`` computed once per ledger run for ``(kind, seed)``, across worker processes.
+
+    Inside :func:`bntheory.claims.runner.run_claims` the result (a dict of floats) is stored
+    as JSON in the run's temporary directory; a worker that finds another one computing the
+    same entry (lock file) waits for it. Outside a run, ``fn()`` is simply called.
+    """
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    d = _RUN_CACHE.get()
+    if d is None:
+        return fn()
+    path = Path(d) / f"{kind}-{int(seed)}.json"
+    lock = path.with_suffix(".lock")
+    t0 = time.monotonic()
+    while True:
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if time.monotonic() - t0 > 1800:  # a stale lock: compute ourselves
+                return fn()
+            time.sleep(0.1)
+            continue
+        os.close(fd)
+        out = fn()
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(out), encoding="utf-8")
+        os.replace(tmp, path)
+        return out

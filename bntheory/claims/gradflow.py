@@ -71,8 +71,8 @@ def _rate(g: np.ndarray, lo: int, hi: int) -> float:
 
 
 def _check_singular_values(quick: bool, rng: np.random.Generator) -> Outcome:
-    width, depth, batch = (192, 25, 32) if quick else (1000, 50, 32)
-    nets = 2 if quick else 10
+    width, depth, batch = (192, 25, 32) if quick else (500, 50, 32)
+    nets = 2 if quick else 5
     rates = [
         _rate(_layer_sq_norms(width, depth, batch, "relu", True, 1.0, rng)[0], 5, depth - 5)
         for _ in range(nets)

@@ -165,7 +165,9 @@ def _check_loss_variation(quick: bool, rng: np.random.Generator) -> Outcome:
 
     nums, verdicts, parts = {}, [], []
     for lr in (0.02, 0.05):
-        rows = per_seed("dln-landscape", lambda s, lr=lr: dln_landscape(s, lr), quick, rng)
+        rows = per_seed(
+            "dln-landscape", lambda s, lr=lr: dln_landscape(s, lr), quick, rng, variant=f"-lr{lr:g}"
+        )
         ratio = [r["range_plain"] / r["range_bn"] for r in rows]
         beta = [r["beta_plain"] / r["beta_bn"] for r in rows]
         # "up to two orders of magnitude": at least 10x on a seed counts as agreement

@@ -7,6 +7,7 @@ which other claims run, on their order, or on the number of workers.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import traceback
 import zlib
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bntheory.claims.core import _MASTER_SEED, Claim, Outcome, Verdict
+from bntheory.claims.core import _MASTER_SEED, _RUN_CACHE, Claim, Outcome, Verdict
 
 __all__ = ["ClaimResult", "claim_rng", "run_claim", "run_claims"]
 
@@ -57,11 +58,16 @@ def claim_rng(claim_id: str, seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(claim_id.encode())]))
 
 
-def run_claim(claim: Claim, *, quick: bool = True, seed: int = 0) -> ClaimResult:
-    """Run one claim's check; any exception becomes an ``"error"`` result (no re-raise)."""
+def run_claim(
+    claim: Claim, *, quick: bool = True, seed: int = 0, cache_dir: str | None = None
+) -> ClaimResult:
+    """Run one claim's check; any exception becomes an ``"error"`` result (no re-raise).
+
+    ``cache_dir`` is the run's shared-measurement cache (see ``core.shared_result``)."""
     rng = claim_rng(claim.id, seed)
     t0 = time.perf_counter()
     token = _MASTER_SEED.set(int(seed))
+    ctoken = _RUN_CACHE.set(cache_dir)
     try:
         outcome = claim.check(bool(quick), rng)
         if not isinstance(outcome, Outcome):
@@ -76,13 +82,14 @@ def run_claim(claim: Claim, *, quick: bool = True, seed: int = 0) -> ClaimResult
         )
     finally:
         _MASTER_SEED.reset(token)
+        _RUN_CACHE.reset(ctoken)
     return ClaimResult(claim, "ok", outcome, "", time.perf_counter() - t0)
 
 
-def _run_by_id(claim_id: str, quick: bool, seed: int) -> ClaimResult:
+def _run_by_id(claim_id: str, quick: bool, seed: int, cache_dir: str | None) -> ClaimResult:
     from bntheory.claims.registry import get_claim
 
-    return run_claim(get_claim(claim_id), quick=quick, seed=seed)
+    return run_claim(get_claim(claim_id), quick=quick, seed=seed, cache_dir=cache_dir)
 
 
 def run_claims(
@@ -112,17 +119,22 @@ def run_claims(
     if not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise ValueError(f"jobs must be a positive int, got {jobs!r}")
     claim_rng("probe", seed)  # validates seed
+    with tempfile.TemporaryDirectory(prefix="bntheory-claims-") as cache_dir:
+        return _run_claims(claims, quick, seed, int(jobs), progress, cache_dir)
+
+
+def _run_claims(claims, quick, seed, jobs, progress, cache_dir) -> list[ClaimResult]:
     if jobs == 1 or len(claims) <= 1:
         out = []
         for c in claims:
-            r = run_claim(c, quick=quick, seed=seed)
+            r = run_claim(c, quick=quick, seed=seed, cache_dir=cache_dir)
             if progress is not None:
                 progress(r)
             out.append(r)
         return out
     results: dict[str, ClaimResult] = {}
     with ProcessPoolExecutor(max_workers=int(jobs)) as ex:
-        futures = {ex.submit(_run_by_id, c.id, quick, seed): c for c in claims}
+        futures = {ex.submit(_run_by_id, c.id, quick, seed, cache_dir): c for c in claims}
         for fut, c in futures.items():
             try:
                 r = fut.result()

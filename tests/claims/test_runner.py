@@ -189,3 +189,31 @@ def test_ledger_json_deterministic_for_same_seed():
     b = report_dict(run_claims(cs, quick=True, seed=7), seed=7, quick=True, timings=False)
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert all(c["status"] == "ok" for c in a["claims"]), [c["error"] for c in a["claims"]]
+
+
+_CALLS_FILE = "calls.txt"
+
+
+def _shared_check(quick, rng):
+    from bntheory.claims.core import _RUN_CACHE, shared_result
+
+    def fn():
+        with open(f"{_RUN_CACHE.get()}/{_CALLS_FILE}", "a") as fh:
+            fh.write("x")
+        return {"v": 1.5, "w": float("inf")}
+
+    out = shared_result("kind", 3, fn)
+    calls = open(f"{_RUN_CACHE.get()}/{_CALLS_FILE}").read()
+    return Outcome(Verdict.HOLDS, "-", {"v": out["v"], "calls": float(len(calls))})
+
+
+def test_shared_result_computed_once_per_run():
+    from bntheory.claims.core import shared_result
+
+    cs = [
+        Claim(f"t-0{i}", "forward-pass", "q", "s", "numerical", "v", _shared_check) for i in (1, 2)
+    ]
+    res = run_claims(cs, seed=0)
+    assert [r.outcome.numbers["calls"] for r in res] == [1.0, 1.0]
+    assert res[1].outcome.numbers["v"] == 1.5
+    assert shared_result("kind", 3, lambda: {"a": 2.0}) == {"a": 2.0}  # outside a run
