@@ -166,7 +166,7 @@ def sigmoid_drift_layers(seed: int) -> dict:
 
 # ----------------------------------------------------------------- Karakida et al.
 def fisher_widths(quick: bool) -> tuple[int, ...]:
-    return (32, 128) if quick else (32, 128, 512)
+    return (32, 128) if quick else (32, 128, 256)
 
 
 @lru_cache(maxsize=64)

@@ -132,7 +132,7 @@ def _check_rate(quick: bool, rng: np.random.Generator) -> Outcome:
     from bntheory.solvers import kohler_bound_ratio
 
     worst_ratio, worst_single = 0.0, 0.0
-    n_inst, T = (10, 150) if quick else (60, 200)
+    n_inst, T = (10, 150) if quick else (30, 200)
     for _ in range(n_inst):
         d = int(rng.integers(2, 30))
         prob = _problem(rng, d, float(10 ** rng.uniform(0.5, 2.5)))
