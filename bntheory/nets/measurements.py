@@ -172,7 +172,8 @@ def santurkar_landscape(
             break
         losses.append(L)
         if t % every == 0:
-            gn = float(np.linalg.norm(g))
+            with np.errstate(all="ignore"):
+                gn = float(np.linalg.norm(g))
             Ls, dg, bs = [], [], []
             for s in s_grid:
                 with np.errstate(all="ignore"):
@@ -182,9 +183,10 @@ def santurkar_landscape(
                     dg.append(np.inf)
                     bs.append(np.inf)
                 else:
-                    d = float(np.linalg.norm(gs - g))
-                    dg.append(d)
-                    bs.append(d / (lr * s * gn) if gn > 0 else 0.0)
+                    with np.errstate(all="ignore"):  # huge but finite gradients -> inf
+                        d = float(np.linalg.norm(gs - g))
+                        dg.append(d)
+                        bs.append(d / (lr * s * gn) if gn > 0 else 0.0)
             rec_steps.append(t)
             lrange.append(max(Ls) - min(Ls) if np.all(np.isfinite(Ls)) else np.inf)
             gpred.append(max(dg))
@@ -276,10 +278,13 @@ def internal_covariate_shift(
                     l2[i], cs[i], rl[i] = np.inf, 0.0, np.inf
                     continue
                 G, G2 = g[sl], g2[sl]
-                nG, nG2 = np.linalg.norm(G), np.linalg.norm(G2)
-                l2[i] = np.linalg.norm(G - G2)
-                cs[i] = float(G @ G2 / (nG * nG2)) if nG > 0 and nG2 > 0 else 1.0
-                rl[i] = l2[i] / nG if nG > 0 else 0.0
+                with np.errstate(all="ignore"):  # a diverging plain net: inf, not a warning
+                    nG, nG2 = np.linalg.norm(G), np.linalg.norm(G2)
+                    l2[i] = np.linalg.norm(G - G2)
+                    cs[i] = float(G @ G2 / (nG * nG2)) if nG > 0 and nG2 > 0 else 1.0
+                    rl[i] = l2[i] / nG if nG > 0 else 0.0
+                if not np.isfinite(cs[i]):
+                    cs[i] = 0.0  # the cosine of overflowing vectors is undefined
             rec.append(t)
             l2s.append(l2)
             coss.append(cs)
