@@ -482,6 +482,9 @@ def executor_from_spec(
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # the scheduler always serves /health and /metrics over HTTP, by default on
+            # port 8787 (warning when taken): bind it to a free loopback port instead
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         )
         try:
             client = distributed.Client(cluster, set_as_default=False)
