@@ -79,6 +79,13 @@ class Normalized:
             raise ValueError("w (theta[1:]) must be non-zero: BN is undefined at w = 0")
         return float(theta[0]), w
 
+    @staticmethod
+    def _unit(w: Array) -> tuple[Array, float]:
+        """``(w / c, c)``, ``c`` the power of 2 with ``max|w / c|`` in ``[1/2, 1)`` (exact)."""
+        _, e = np.frexp(float(np.max(np.abs(w))))
+        c = float(np.ldexp(1.0, int(e)))
+        return w / c, c
+
     def _split_scaled(self, theta: object) -> tuple[float, Array, float]:
         """``theta -> (g, w / c, c)`` with ``c`` the power of 2 nearest ``max|w|``.
 
@@ -87,9 +94,7 @@ class Normalized:
         overflow or underflow of ``||w||_S^k`` for huge or tiny ``w``.
         """
         g, w = self.split(theta)
-        _, e = np.frexp(float(np.max(np.abs(w))))
-        c = float(np.ldexp(1.0, int(e)))
-        return g, w / c, c
+        return (g, *self._unit(w))
 
     @staticmethod
     def _finite(out: Array) -> Array:
@@ -136,6 +141,8 @@ class Normalized:
 
     def partial_g(self, g: float, w: Array) -> float:
         """``dF/dg`` at ``(g, w)`` (the function Kohler et al.'s bisection zeroes)."""
+        # dF/dg is scale invariant in w: evaluate at w / 2^e, max|w / 2^e| in [1/2, 1).
+        w, _ = self._unit(w)
         n = self.s_norm(w)
         return float(w @ np.asarray(self.base.grad(g * w / n))) / n
 
@@ -191,16 +198,18 @@ class Normalized:
     # ------------------------------------------------------------------ Kohler's rho
     def rho(self, w: object) -> float:
         """Kohler et al. (2019), Sec. 3: ``rho(w) = -(u^T w)^2 / (w^T S w)``."""
-        w = as_vector(w, "w", self.base_dim)
+        w, _ = self._unit(as_vector(w, "w", self.base_dim))  # rho is scale invariant
         return -(float(self.u @ w) ** 2) / float(w @ (self.S @ w))
 
     def grad_rho(self, w: object) -> Array:
         """``grad rho = -2 (u^T w)/(w^T S w) u + 2 (u^T w)^2/(w^T S w)^2 S w`` (THEORY.md Sec. 3 [D])."""
-        w = as_vector(w, "w", self.base_dim)
+        # grad rho(w) = grad rho(w / c) / c (rho is scale invariant).
+        w, c = self._unit(as_vector(w, "w", self.base_dim))
         Sw = self.S @ w
         n2 = float(w @ Sw)
         uw = float(self.u @ w)
-        return -2 * uw / n2 * self.u + 2 * uw**2 / n2**2 * Sw
+        with np.errstate(over="ignore"):
+            return (-2 * uw / n2 * self.u + 2 * uw**2 / n2**2 * Sw) / c
 
     @property
     def rho_star(self) -> float:
@@ -209,7 +218,7 @@ class Normalized:
 
     def rho_gap(self, w: object) -> float:
         """``rho(w) - rho* = min_gamma ||S^{-1}u - gamma w||_S^2`` (no cancellation, THEORY.md Sec. 3 [D])."""
-        w = as_vector(w, "w", self.base_dim)
+        w, _ = self._unit(as_vector(w, "w", self.base_dim))
         Sw = self.S @ w
         r = self.w_rho - (float(self.u @ w) / float(w @ Sw)) * w
         return float(r @ (self.S @ r))

@@ -120,14 +120,26 @@ def solve(
             raise TypeError(
                 f"solver must be a GradientDescent, BNGD or GDNP instance, got {type(solver).__name__}"
             )
-    state = solver.start(problem, x0)
+    with np.errstate(all="ignore"):
+        try:
+            state = solver.start(problem, x0)
+        except ArithmeticError as exc:  # Python-float overflow / division by zero
+            raise ValueError(
+                f"x0: the solver cannot start from it ({type(exc).__name__}: {exc})"
+            ) from exc
     diags: list[Diagnostics] = []
     status, message = "max_steps", f"reached max_steps={max_steps}"
     threshold = None
     stop_grad = None
     with np.errstate(all="ignore"):
         for k in range(max_steps + 1):
-            diag, nxt = solver.step(problem, state, evaluate_only=(k == max_steps))
+            try:
+                diag, nxt = solver.step(problem, state, evaluate_only=(k == max_steps))
+            except ArithmeticError as exc:
+                # Python floats raise (ZeroDivisionError, OverflowError) where NumPy
+                # would give inf/NaN: the same thing, a non-finite iterate.
+                status, message = "diverged", f"{type(exc).__name__} at step {k}: {exc}"
+                break
             if not _finite(diag):
                 status, message = "diverged", f"non-finite iterate at step {k}"
                 break

@@ -79,6 +79,13 @@ class BNGD:
             if not hasattr(problem, attr):
                 raise TypeError("problem must be a LeastSquares instance for BNGD")
         a0, w0 = split_params(x0, problem.dim)
+        with np.errstate(all="ignore"):
+            eps0 = self.lr_w * problem.q / float(w0 @ problem.H @ w0)
+        if not np.isfinite(eps0):
+            raise ValueError(
+                "lr_w: the effective step lr_w q / ||w0||_H^2 overflows float64 (reduce lr_w or "
+                "scale up w0)"
+            )
         gen = None
         if self.batch_size is not None:
             if getattr(problem, "X", None) is None:

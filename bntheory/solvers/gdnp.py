@@ -127,8 +127,9 @@ class GDNP:
     def step(self, problem: object, state, *, evaluate_only: bool = False):
         nb, L, g, w, lo, hi = state
         base = nb.base
-        n = nb.s_norm(w)
-        x = g * w / n
+        w_unit, scale = nb._unit(w)  # power-of-2 rescaling (exact): no under/overflow of ||w||_S
+        n = nb.s_norm(w_unit) * scale
+        x = g * w_unit / nb.s_norm(w_unit)
         if hasattr(base, "loss_grad_gap"):
             loss, gx, gap = base.loss_grad_gap(x)
         else:
