@@ -230,27 +230,21 @@ def _cmd_reproduce(args) -> int:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     out = _writable_dir(args.out, "--out")
     items = list(exps.values())
-    if args.executor == "serial" or args.jobs == 1:
-        results = [_run_experiment(e, args.quick, out) for e in items]
-    elif args.executor == "processes":
-        # Each experiment already runs in its own interpreter; threads only wait on them.
-        from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
 
-        with ThreadPoolExecutor(max_workers=args.jobs) as ex:
-            results = list(ex.map(lambda e: _run_experiment(e, args.quick, out), items))
-    else:  # dask
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise UsageError(
-                "--executor dask needs the [cluster] extra (dask.distributed)"
-            ) from None
-        with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True) as cluster:
-            with Client(cluster) as client:
-                futs = [
-                    client.submit(_run_experiment, e, args.quick, out, pure=False) for e in items
-                ]
-                results = client.gather(futs)
+    from bntheory.sweep import executor_from_spec
+
+    spec = "serial" if args.executor == "processes" and args.jobs == 1 else args.executor
+    run_one = partial(_run_experiment, quick=args.quick, out=out)
+    try:
+        with executor_from_spec(spec, jobs=args.jobs) as ex:
+            results = list(ex.map(run_one, items))
+    except ImportError as exc:  # a dask spec without the [cluster] extra
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:  # an unknown executor spec
+        raise UsageError(f"--executor: {exc}") from None
+    except OSError as exc:  # e.g. no scheduler at dask://HOST:PORT
+        raise UsageError(f"--executor {args.executor}: {exc}") from None
     failed = [(n, c) for n, c, _ in results if c != 0]
     for name, code, secs in results:
         print(f"{name}: {'ok' if code == 0 else f'FAILED (exit {code})'} in {secs:.1f} s")
@@ -290,7 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("reproduce", help="run every experiment")
     rp.add_argument("--quick", action="store_true")
     rp.add_argument("--jobs", type=int, default=1, metavar="N")
-    rp.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes")
+    rp.add_argument(
+        "--executor",
+        default="processes",
+        metavar="SPEC",
+        help="serial | processes[:N] | dask-local[:N] | dask://HOST:PORT (default: processes, "
+        "--jobs workers; a Dask cluster must share the output folder)",
+    )
     rp.add_argument("--out", default="figures", metavar="DIR")
     rp.set_defaults(func=_cmd_reproduce)
     return p

@@ -63,6 +63,8 @@ def test_verify_errored_check_gives_nonzero(monkeypatch, capsys):
         (["verify", "--only", "no-such-section"], "no-such-section"),
         (["verify", "--jobs", "0"], "--jobs"),
         (["run", "no_such_experiment"], "unknown experiment"),
+        (["reproduce", "--quick", "--executor", "bogus"], "--executor"),
+        (["reproduce", "--quick", "--executor", "processes:0"], "--executor"),
     ],
 )
 def test_usage_errors_one_line(argv, needle, capsys):
@@ -109,6 +111,10 @@ def test_list_run_reproduce_with_experiment_folder(tmp_path, monkeypatch, capsys
     assert cli.main(["run", "bad", "--out", str(out)]) == 1
     assert cli.main(["reproduce", "--quick", "--jobs", "2", "--out", str(out)]) == 1
     assert "bad failed with exit code 3" in capsys.readouterr().err
+    for spec in ("serial", "processes:2"):
+        (out / "good.txt").unlink()
+        assert cli.main(["reproduce", "--quick", "--executor", spec, "--out", str(out)]) == 1
+        assert (out / "good.txt").read_text() == "True"
 
 
 def test_python_dash_m_entry_point():
