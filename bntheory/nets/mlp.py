@@ -258,7 +258,12 @@ class MLP:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or eps < 0:
             raise ValueError(f"eps must be a number >= 0, got {eps!r}")
-        if sigma_w2 is not None and (not np.isfinite(sigma_w2) or sigma_w2 <= 0):
+        if sigma_w2 is not None and (
+            isinstance(sigma_w2, bool)
+            or not isinstance(sigma_w2, (int, float, np.integer, np.floating))
+            or not np.isfinite(sigma_w2)
+            or sigma_w2 <= 0
+        ):
             raise ValueError(f"sigma_w2 must be a positive number, got {sigma_w2!r}")
         self.activation = activation
         self.loss_name = loss
@@ -420,7 +425,10 @@ class MLP:
                 if not np.all(np.isfinite(a)):
                     raise FloatingPointError(f"non-finite pre-activation in layer {k}")
                 if training:
-                    z, cache = batch_norm_forward(a, bno.gamma, bno.beta, self.eps)
+                    try:
+                        z, cache = batch_norm_forward(a, bno.gamma, bno.beta, self.eps)
+                    except ValueError as exc:  # name the user's argument, not BN's
+                        raise ValueError(f"X: pre-activation of layer {k}: {exc}") from exc
                     if update_stats:
                         bno.forward(a, training=True)
                 else:
@@ -632,7 +640,16 @@ class MLP:
         """Loss of the batch ``(X, Y)`` at the current parameters."""
         X = self._check_batch(X, training)
         Y = self._check_Y(Y, X.shape[0])
-        return self._loss_grad(self._forward(X, training).out, Y)[0]
+        fw = self._forward(X, training)
+        with np.errstate(over="ignore", invalid="ignore"):
+            L = self._loss_grad(fw.out, Y)[0]
+        return self._finite_loss(L)
+
+    @staticmethod
+    def _finite_loss(L: float, grad: Array | None = None) -> float:
+        if not np.isfinite(L) or (grad is not None and not np.all(np.isfinite(grad))):
+            raise ValueError("X, Y: the loss or its gradient overflows float64 (values too large)")
+        return L
 
     def loss_and_grad(self, X, Y, *, update_stats: bool = False) -> tuple[float, Array]:
         """Train-mode loss and flat gradient at the current parameters (the running BN
@@ -640,8 +657,13 @@ class MLP:
         X = self._check_batch(X, True)
         Y = self._check_Y(Y, X.shape[0])
         fw = self._forward(X, True, update_stats)
-        L, g_out = self._loss_grad(fw.out, Y)
-        return L, self._backward(fw, g_out)[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            L, g_out = self._loss_grad(fw.out, Y)
+            try:
+                grad = self._backward(fw, g_out)[0]
+            except ValueError:  # BN backward refuses a non-finite upstream gradient
+                grad = np.full(self.dim, np.nan)
+        return self._finite_loss(L, grad), grad
 
     def hvp(self, X, Y, v) -> Array:
         """Exact Hessian-vector product of the train-mode loss at the current parameters."""

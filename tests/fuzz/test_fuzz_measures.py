@@ -8,6 +8,7 @@ domain and listed in the hardening report, not silently accepted."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -141,3 +142,17 @@ def test_fit_linear_rate(y, window, tol):
     if fit is not None:
         assert all_finite(fit.rate, fit.ci_low, fit.ci_high, fit.log_slope)
         assert fit.rate > 0
+
+
+@pytest.mark.slow
+@fuzz_settings(2000)
+@given(sequences(), st.none(), st.just(1e-3))
+def test_fit_linear_rate_long(y, window, tol):
+    test_fit_linear_rate.hypothesis.inner_test(y, window, tol)
+
+
+@pytest.mark.slow
+@fuzz_settings(1500)
+@given(matrices(), st.integers(0, 2**16))
+def test_conditioning_long(H, seed):
+    test_conditioning.hypothesis.inner_test(H, seed)

@@ -250,3 +250,17 @@ def test_normalized(dim, seed, kind, theta, scale):
     with no_warnings():
         with pytest.raises(TypeError, match="problem"):
             Normalized(object())
+
+
+@pytest.mark.slow
+@fuzz_settings(1500)
+@given(ls_args(), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 1e-150, 1e150, 1e300]))
+def test_least_squares_constructor_long(args, seed, scale):
+    test_least_squares_constructor.hypothesis.inner_test(args, seed, scale)
+
+
+@pytest.mark.slow
+@fuzz_settings(1000)
+@given(halfspace_args(), st.integers(0, 2**16), st.integers(1, 5))
+def test_gaussian_halfspace_long(args, seed, n):
+    test_gaussian_halfspace.hypothesis.inner_test(args, seed, n)
