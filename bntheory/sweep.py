@@ -814,6 +814,10 @@ class _Progress:
 # ---------------------------------------------------------------------------
 
 
+#: largest seed count accepted as an int (a larger count cannot be materialised as runs)
+MAX_SEEDS = 10**6
+
+
 def _normalize_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(seeds, bool):
         raise TypeError(
@@ -822,6 +826,8 @@ def _normalize_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(seeds, (int, np.integer)):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {seeds}")
+        if seeds > MAX_SEEDS:
+            raise ValueError(f"seeds must be <= {MAX_SEEDS} (number of seeds), got {seeds}")
         return tuple(range(int(seeds)))
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise TypeError(
@@ -863,7 +869,8 @@ def run_sweep(
     grid : Grid or dict of lists
         Parameter axes; cells are their cartesian product (last axis fastest).
     seeds : int or list of int, default 3
-        Number of seeds (indices ``0..seeds-1``) or explicit seed indices.
+        Number of seeds (indices ``0..seeds-1``, at most ``MAX_SEEDS``) or explicit seed
+        indices.
     root_seed : int or None, default 0
         Entropy of the root :class:`numpy.random.SeedSequence`; None draws fresh entropy
         (recorded in the result and the metadata). See :func:`cell_seed`.
@@ -894,7 +901,7 @@ def run_sweep(
     TypeError
         ``fn`` not callable; ``grid`` not a Grid or mapping; non-JSON-able parameter.
     ValueError
-        Empty axis, ``seeds < 1``, bad ``root_seed``.
+        Empty axis, ``seeds < 1`` or ``seeds > MAX_SEEDS``, bad ``root_seed``.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")

@@ -83,13 +83,29 @@ def effective_hessian(H: object, w_star: object) -> Array:
     """
     A = symmetric_matrix(H, "H")
     w = finite_vector(w_star, "w_star", A.shape[0])
-    Hw = A @ w
-    q = float(w @ Hw)
+    # H* is invariant under w -> t w, and H* (c B) = c B*: work with u = w / max|w| and
+    # B = H / max|H| (entries in [-1, 1]) so that no product over- or underflows
+    wmax = float(np.max(np.abs(w))) if w.size else 0.0
+    c = float(np.max(np.abs(A))) if A.size else 0.0
+    if wmax == 0.0 or c == 0.0:
+        raise ValueError(
+            "w_star must satisfy w_star^T H w_star > 0 (w_star is zero or H is not positive definite)"
+        )
+    u = w / wmax
+    B = A / c
+    Bu = B @ u
+    q = float(u @ Bu)
     if not q > 0.0:
         raise ValueError(
             "w_star must satisfy w_star^T H w_star > 0 (w_star is zero or H is not positive definite)"
         )
-    Hs = A - np.outer(Hw, Hw) / q
+    with np.errstate(over="ignore", invalid="ignore"):
+        Hs = c * (B - np.outer(Bu, Bu) / q)
+    if not np.all(np.isfinite(Hs)):
+        raise ValueError(
+            "H: w_star^T H w_star is too small relative to ||H w_star||^2 "
+            "(H is not positive definite or is numerically singular)"
+        )
     return 0.5 * (Hs + Hs.T)
 
 

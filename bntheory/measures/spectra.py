@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
-from scipy.sparse.linalg import LinearOperator, eigsh
+from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 from scipy.stats import wasserstein_distance
 
 from ..gradcheck import as_generator
@@ -158,6 +158,14 @@ def _tridiag_eigh(alphas: Array, betas: Array) -> tuple[Array, Array]:
     return eigh_tridiagonal(alphas, betas)
 
 
+def _column_norms(W: Array) -> Array:
+    """Euclidean norms of the columns of ``W``, scaled by the column max (no overflow for
+    entries near the float64 limit, no underflow for tiny ones)."""
+    s = np.max(np.abs(W), axis=0) if W.shape[0] else np.zeros(W.shape[1])
+    safe = np.where(s > 0, s, 1.0)
+    return s * np.linalg.norm(W / safe, axis=0)
+
+
 def _lanczos_runs(
     matmat,
     V0: Array,
@@ -200,20 +208,24 @@ def _lanczos_runs(
             if j == Q.shape[0]:
                 Q = np.concatenate([Q, np.zeros((min(m, 2 * j) - j, d, b))])
             Q[j] = q
-        w = np.asarray(matmat(q), dtype=np.float64).reshape(d, b)
-        if not np.all(np.isfinite(w[:, active])):
-            raise ValueError("op produced NaN or infinite values")
-        a = np.einsum("ij,ij->j", q, w)
-        w -= a * q + beta_prev * q_prev
-        if reorthogonalize:
-            for _ in range(2):
-                c = np.einsum("kij,ij->kj", Q[: j + 1], w)
-                w -= np.einsum("kij,kj->ij", Q[: j + 1], c)
-                if deflate is not None:
-                    w -= deflate @ (deflate.T @ w)
-        elif deflate is not None:
-            w -= deflate @ (deflate.T @ w)
-        bnorm = np.linalg.norm(w, axis=0)
+        # entries near the float64 limit: overflow shows up as inf, checked below
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = np.asarray(matmat(q), dtype=np.float64).reshape(d, b)
+            if not np.all(np.isfinite(w[:, active])):
+                raise ValueError("op produced NaN or infinite values")
+            a = np.einsum("ij,ij->j", q, w)
+            w -= a * q + beta_prev * q_prev
+            if reorthogonalize:
+                for _ in range(2):
+                    c = np.einsum("kij,ij->kj", Q[: j + 1], w)
+                    w -= np.einsum("kij,kj->ij", Q[: j + 1], c)
+                    if deflate is not None:
+                        w -= deflate @ (deflate.T @ w)
+            elif deflate is not None:
+                w -= deflate @ (deflate.T @ w)
+            if not (np.all(np.isfinite(a[active])) and np.all(np.isfinite(w[:, active]))):
+                raise ValueError("op: the Lanczos recurrence overflows float64 (entries too large)")
+        bnorm = _column_norms(w)
         alphas[active, j] = a[active]
         betas[active, j] = bnorm[active]
         scale = np.maximum(scale, np.maximum(np.abs(a), bnorm))
@@ -377,11 +389,30 @@ def top_eigenvalues(
         if k >= d:
             raise ValueError(f"k must be < the dimension {d} for method='eigsh', got {k}")
         v0 = gen.standard_normal(d)
-        res = eigsh(A, k=k, which=which, v0=v0, tol=tol, return_eigenvectors=return_eigenvectors)
-        lam, vec = res if return_eigenvectors else (res, None)
-        idx = _order(lam, which)
-        vals = lam[idx]
-        vecs = vec[:, idx] if vec is not None else None
+        try:
+            res = eigsh(
+                A, k=k, which=which, v0=v0, tol=tol, return_eigenvectors=return_eigenvectors
+            )
+        except ArpackError as exc:
+            # e.g. ARPACK -9 ("starting vector is zero") for the zero operator, whose
+            # Krylov space is trivial: small problems fall back to the dense path
+            if d > DENSE_MAX_DIM:
+                raise ValueError(
+                    f"op_or_matrix: ARPACK failed ({exc}); the operator may be zero or "
+                    "v0 may lie in a small invariant subspace; try method='lanczos' or "
+                    "another rng"
+                ) from exc
+            res = None
+        if res is None:
+            D = M if M is not None else dense_matrix(A)
+            lam, vec = np.linalg.eigh(D)
+            idx = _order(lam, which)[:k]
+            vals, vecs = lam[idx], vec[:, idx]
+        else:
+            lam, vec = res if return_eigenvectors else (res, None)
+            idx = _order(lam, which)
+            vals = lam[idx]
+            vecs = vec[:, idx] if vec is not None else None
     else:
         rtol = tol if tol > 0 else 1e-12
         v0 = gen.standard_normal(d)
@@ -501,13 +532,21 @@ class SpectralDensity:
 
 def _smooth(points: Array, masses: Array, grid: Array, sigma: float) -> Array:
     out = np.zeros_like(grid)
-    norm = 1.0 / (np.sqrt(2 * np.pi) * sigma)
-    for start in range(0, points.shape[0], 4096):
-        p = points[start : start + 4096]
-        m = masses[start : start + 4096]
-        out += norm * (m[None, :] * np.exp(-0.5 * ((grid[:, None] - p[None, :]) / sigma) ** 2)).sum(
-            axis=1
+    with np.errstate(over="ignore", divide="ignore"):
+        norm = 1.0 / (np.sqrt(2 * np.pi) * np.float64(sigma))
+    if not np.isfinite(norm):
+        raise ValueError(
+            f"sigma: the absolute kernel width {sigma!r} is too small (the density would "
+            "overflow float64); the spectrum of op is too narrow, use sigma_relative=False "
+            "with a larger sigma"
         )
+    # far-away grid points give z**2 = inf and exp(-inf) = 0, the correct limit
+    with np.errstate(over="ignore", under="ignore"):
+        for start in range(0, points.shape[0], 4096):
+            p = points[start : start + 4096]
+            m = masses[start : start + 4096]
+            z = (grid[:, None] - p[None, :]) / sigma
+            out += norm * (m[None, :] * np.exp(-0.5 * z**2)).sum(axis=1)
     return out
 
 
@@ -623,10 +662,13 @@ def slq_density(
         tpts = pts
     lo, hi = float(tpts.min()), float(tpts.max())
     spread = hi - lo
-    if sigma_relative:
-        width = sigma * (spread if spread > 0 else max(abs(hi), 1.0))
-    else:
-        width = sigma
+    with np.errstate(over="ignore"):
+        if sigma_relative:
+            width = sigma * (spread if spread > 0 else max(abs(hi), 1.0))
+        else:
+            width = sigma
+        if not np.isfinite(width) or not np.isfinite(10 * width + max(abs(lo), abs(hi))):
+            raise ValueError(f"sigma: the kernel width {width!r} overflows the grid range")
     if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
         n_grid = positive_int(grid, "grid", minimum=2)
         g = np.linspace(lo - 5 * width, hi + 5 * width, n_grid)

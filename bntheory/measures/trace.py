@@ -84,14 +84,24 @@ def hutchinson_trace(
     for s in range(0, n, block):
         b = min(block, n - s)
         Z = gen.integers(0, 2, size=(d, b)).astype(np.float64) * 2.0 - 1.0
-        AZ = np.asarray(A.matmat(Z), dtype=np.float64).reshape(d, b)
-        vals[s : s + b] = np.einsum("ij,ij->j", Z, AZ)
+        with np.errstate(over="ignore", invalid="ignore"):
+            AZ = np.asarray(A.matmat(Z), dtype=np.float64).reshape(d, b)
+            vals[s : s + b] = np.einsum("ij,ij->j", Z, AZ)
     if not np.all(np.isfinite(vals)):
         raise ValueError("op produced NaN or infinite values")
     vals.flags.writeable = False
+    # mean and std of vals / max|vals|, scaled back: no overflow for samples near the
+    # float64 limit (the plain sum of squares overflows beyond ~1e154)
+    top = float(np.max(np.abs(vals)))
+    u = vals / top if top > 0 else vals
+    with np.errstate(over="ignore"):
+        estimate = top * float(u.mean()) if top > 0 else 0.0
+        se = top * float(u.std(ddof=1) / np.sqrt(n)) if top > 0 else 0.0
+    if not (np.isfinite(estimate) and np.isfinite(se)):
+        raise ValueError("op: the trace samples are too large for float64 statistics")
     return TraceEstimate(
-        estimate=float(vals.mean()),
-        standard_error=float(vals.std(ddof=1) / np.sqrt(n)),
+        estimate=float(estimate),
+        standard_error=float(se),
         n_samples=n,
         samples=vals,
     )

@@ -93,18 +93,67 @@ def _normal_expect(phi, orders: tuple[int, ...], m: float, s: float) -> list[flo
         eta, we = _half_line_nodes(2.0 * s)
         eta, we = 2.0 * eta, 2.0 * we
         xi0 = -m / s
-        xi = np.concatenate([xi0 + eta, xi0 - eta[1:] if eta[0] == 0 else xi0 - eta])
+        # the argument of phi is t = m + s xi = s (xi - xi0) = +-s eta, taken directly:
+        # for s > ~1e11 the nodes xi0 +- eta (eta ~ 40/s) round to xi0 itself
+        eta_m = eta[1:] if eta[0] == 0 else eta
+        xi = np.concatenate([xi0 + eta, xi0 - eta_m])
+        t = np.concatenate([s * eta, -s * eta_m])
         wq = np.concatenate([we, we[1:] if eta[0] == 0 else we])
         keep = np.abs(xi) <= 10.0
-        xi, wq = xi[keep], wq[keep] * np.exp(-0.5 * xi[keep] ** 2) / _SQRT2PI
-        t = m + s * xi
-        return [float(wq @ phi(t, k)) for k in orders]
+        xi, wq, t = xi[keep], wq[keep] * np.exp(-0.5 * xi[keep] ** 2) / _SQRT2PI, t[keep]
+        # k >= 3: Gaussian integration by parts (Stein), E phi^(k)(m + s xi) =
+        # s^-(k-1) E[phi'(m + s xi) He_{k-1}(xi)]; the direct sum of phi^(k) cancels to
+        # O(1/s^(k-1)) and drowns in round-off (O(eps/s)) once s > ~1e5
+        hermite = {3: xi * xi - 1.0, 4: xi * (xi * xi - 3.0)}
+        d1 = phi(t, 1) if any(k in hermite for k in orders) else None
+        out = []
+        for k in orders:
+            if k in hermite:
+                val = float(wq @ (d1 * hermite[k]))
+                for _ in range(k - 1):  # / s^(k-1) without overflow of s^(k-1)
+                    val /= s
+                out.append(val)
+            else:
+                out.append(float(wq @ phi(t, k)))
+        return out
     h = min(0.125, 0.25 / s)
     n = int(np.ceil(10.0 / h))
     xi = np.linspace(-10.0, 10.0, 2 * n + 1)
     w = np.exp(-0.5 * xi * xi) * (xi[1] - xi[0]) / _SQRT2PI
     t = m + s * xi
     return [float(w @ phi(t, k)) for k in orders]
+
+
+def _s_norm(S: Array, w: Array) -> float:
+    """``||w||_S = sqrt(w^T S w)`` (clipped at 0), without overflow or underflow.
+
+    For ``max|w|`` outside ``[1e-100, 1e100]`` it is computed as ``c ||w / c||_S`` with
+    ``c = max|w|`` (the plain formula, used otherwise, overflows beyond ~1e154); the result
+    is ``inf`` only when the norm itself exceeds the float64 range.
+    """
+    c = float(np.max(np.abs(w))) if w.size else 0.0
+    if c == 0.0:
+        return 0.0
+    if 1e-100 <= c <= 1e100:
+        return float(np.sqrt(max(float(w @ S @ w), 0.0)))
+    v = w / c
+    return c * float(np.sqrt(max(float(v @ (S @ v)), 0.0)))  # python float: inf, no warning
+
+
+class WOverflowError(ValueError, OverflowError):
+    """``w`` (or ``v``) is so large that the objective overflows float64.
+
+    A ``ValueError`` (bad argument) and an ``OverflowError`` (an ``ArithmeticError``, which
+    the solvers record as divergence, never a crash).
+    """
+
+
+def _check_w(m: float, s: float) -> None:
+    """Raise when ``u^T w`` or ``||w||_S`` is beyond the float64 range (``w`` too large)."""
+    if not (np.isfinite(m) and np.isfinite(s) and np.isfinite(abs(m) + 10.0 * s)):
+        raise WOverflowError(
+            "w is too large: u^T w or ||w||_S (times the quadrature range) overflows float64"
+        )
 
 
 def _half_line_nodes(tau: float) -> tuple[Array, Array]:
@@ -179,7 +228,7 @@ class GaussianHalfspace:
         else:
             self.model = "teacher"
             t = as_vector(teacher, "teacher", self.dim)
-            nt = np.sqrt(t @ self.S @ t)
+            nt = _s_norm(self.S, t)
             if nt == 0:
                 raise ValueError("teacher must be non-zero")
             self.teacher = t
@@ -232,16 +281,30 @@ class GaussianHalfspace:
         """Population loss ``E[phi(z^T w)]``."""
         w = self._w(w)
         if self.model == "kohler":
-            Sw = self.S @ w
-            return _normal_expect(self._phi, (0,), float(self.u @ w), float(np.sqrt(w @ Sw)))[0]
+            return _normal_expect(self._phi, (0,), *self._m_s(w))[0]
         return self._teacher_expect(w, ((0, 0),))[0]
+
+    def _m_s(self, w: Array) -> tuple[float, float]:
+        """``(u^T w, ||w||_S)`` of the Kohler model, checked finite."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            m = float(self.u @ w)
+        sn = _s_norm(self.S, w)
+        _check_w(m, sn)
+        return m, sn
+
+    def _S_times(self, x: Array) -> Array:
+        with np.errstate(over="ignore", invalid="ignore"):
+            Sx = self.S @ x
+        if not np.all(np.isfinite(Sx)):
+            raise WOverflowError("w is too large: S w overflows float64")
+        return Sx
 
     def grad(self, w: object) -> Array:
         """Gradient; Kohler model: ``E[phi'] u + E[phi''] S w`` (Stein's lemma)."""
         w = self._w(w)
-        Sw = self.S @ w
+        Sw = self._S_times(w)
         if self.model == "kohler":
-            e1, e2 = _normal_expect(self._phi, (1, 2), float(self.u @ w), float(np.sqrt(w @ Sw)))
+            e1, e2 = _normal_expect(self._phi, (1, 2), *self._m_s(w))
             return e1 * self.u + e2 * Sw
         alpha, r = self._split(w)
         Ea, Eb = self._teacher_expect(w, ((1, 1), (2, 0)))
@@ -251,11 +314,23 @@ class GaussianHalfspace:
         """Hessian-vector product ``E[phi''(z^T w) z z^T] v`` (Stein's lemma twice)."""
         w = self._w(w)
         v = as_vector(v, "v", self.dim)
-        Sw, Sv = self.S @ w, self.S @ v
+        # the HVP is linear in v: work with v / 2^e (max|v / 2^e| in [1/2, 1), an exact
+        # scaling, so ordinary inputs give bit-identical results) and scale back, which
+        # avoids overflow in w^T S v for huge w and v
+        vmax = float(np.max(np.abs(v))) if v.size else 0.0
+        if vmax == 0.0:
+            return np.zeros(self.dim)
+        e = int(np.frexp(vmax)[1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.ldexp(self._hvp_scaled(w, np.ldexp(v, -e)), e)
+        if not np.all(np.isfinite(out)):
+            raise WOverflowError("v is too large: the Hessian-vector product overflows float64")
+        return out
+
+    def _hvp_scaled(self, w: Array, v: Array) -> Array:
+        Sw, Sv = self._S_times(w), self.S @ v
         if self.model == "kohler":
-            e2, e3, e4 = _normal_expect(
-                self._phi, (2, 3, 4), float(self.u @ w), float(np.sqrt(w @ Sw))
-            )
+            e2, e3, e4 = _normal_expect(self._phi, (2, 3, 4), *self._m_s(w))
             uv, wSv = float(self.u @ v), float(w @ Sv)
             return e2 * (Sv + self.u * uv) + e3 * (self.u * wSv + Sw * uv) + e4 * Sw * wSv
         alpha, r = self._split(w)
@@ -313,8 +388,12 @@ class GaussianHalfspace:
 
     # ------------------------------------------------------------------ teacher model internals
     def _split(self, w: Array) -> tuple[float, Array]:
-        alpha = float(self._Se1 @ w)
-        return alpha, w - alpha * self._e1
+        with np.errstate(over="ignore", invalid="ignore"):
+            alpha = float(self._Se1 @ w)
+            r = w - alpha * self._e1
+        if not (np.isfinite(alpha) and np.all(np.isfinite(r))):
+            raise WOverflowError("w is too large: its teacher component overflows float64")
+        return alpha, r
 
     def _teacher_expect(self, w: Array, jk: tuple[tuple[int, int], ...]) -> list[float]:
         """``E[d^j ell/db^j (a, b) a^k]`` for each ``(j, k)``; ``a = e1^T x``, ``b = w^T x``.
@@ -323,8 +402,9 @@ class GaussianHalfspace:
         ``a | b ~ N(alpha b / tau^2, sigma_r^2 / tau^2)`` with ``tau^2 = alpha^2 + sigma_r^2``.
         """
         alpha, r = self._split(w)
-        sr = float(np.sqrt(max(r @ self.S @ r, 0.0)))
+        sr = _s_norm(self.S, r)
         tau = float(np.hypot(alpha, sr))
+        _check_w(alpha, tau)
         p, phi = self.flip, self._phi
         out = []
         if tau == 0.0:
@@ -343,7 +423,8 @@ class GaussianHalfspace:
             total = 0.0
             for sgn in (1.0, -1.0):
                 b = sgn * tau * xi
-                m = alpha * b / tau**2
+                # tau**2 over/underflows outside [1e-150, 1e150]: use the scaled form there
+                m = alpha * b / tau**2 if 1e-150 < tau < 1e150 else (alpha / tau) * (b / tau)
                 mp = _trunc_moments(m, sc, k)
                 mm = (-1) ** k * _trunc_moments(-m, sc, k)
                 dpos, dneg = phi(b, j), phi(-b, j)

@@ -103,10 +103,10 @@ def _cell(x, rng):
         any_array_like(),
         st.just({"x": [np.nan]}),
     ),
-    # huge seed counts excluded: OverflowError in sweep._normalize_seeds (reported)
+    # huge seed counts included (formerly an OverflowError in sweep._normalize_seeds)
     st.one_of(
         st.integers(-1, 2),
-        st.sampled_from([True, 2.0, None, "3"]),
+        st.sampled_from([True, 2.0, None, "3", 10**20, 10**6 + 1, np.int64(2**62)]),
         st.lists(st.integers(-1, 3), max_size=2),
     ),
     st.one_of(st.none(), st.integers(-2, 5), st.sampled_from([1.5, "0", True])),
