@@ -7,7 +7,6 @@ stays under ~40 s on a loaded 2-core machine.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from .conftest import iter_floats, load_experiment, reject_constant
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / "experiments"
@@ -37,55 +38,13 @@ CONVEX = (
 QUICK_PARAMS = [n if n in CONVEX else pytest.param(n, marks=pytest.mark.slow) for n in NAMES]
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bntheory_experiment_{name}", EXP / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXP))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(EXP))
-    return mod
-
-
-def _reject_constant(token: str):
-    raise ValueError(f"non-finite number {token} in a data file")
-
-
-def _floats(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _floats(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _floats(v)
-    elif isinstance(obj, float):
-        yield obj
-
-
-@pytest.fixture(scope="module")
-def quick_runs(tmp_path_factory):
-    """name -> (module, out dir, exit code); each experiment is run at most once."""
-    cache: dict = {}
-
-    def get(name: str):
-        if name not in cache:
-            mod = _load(name)
-            out = tmp_path_factory.mktemp(name)
-            code = mod.main(["--quick", "--out", str(out), "--seed", "0"])
-            cache[name] = (mod, out, code)
-        return cache[name]
-
-    return get
-
-
 def test_every_figure_of_the_issue_has_a_script():
     assert set(CONVEX) <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_script_has_the_experiment_contract(name):
-    mod = _load(name)
+    mod = load_experiment(name)
     for attr in ("main", "compute", "plot", "CHECK", "NAME"):
         assert hasattr(mod, attr), f"{name} lacks {attr}"
     assert mod.NAME == name
@@ -105,8 +64,8 @@ def test_quick_run_writes_checked_data_and_figures(name, quick_runs):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # strict JSON: NaN / Infinity tokens are rejected, and no float is non-finite
-    data = json.loads(data_file.read_text(), parse_constant=_reject_constant)
-    assert all(math.isfinite(x) for x in _floats(data))
+    data = json.loads(data_file.read_text(), parse_constant=reject_constant)
+    assert all(math.isfinite(x) for x in iter_floats(data))
     assert data["meta"]["quick"] is True and data["meta"]["name"] == name
     ok, msg = mod.CHECK(data)
     assert ok, f"{name}: {msg}"
@@ -131,7 +90,7 @@ def test_replot_redraws_from_saved_data(name, quick_runs, monkeypatch):
 
 
 def test_replot_without_data_names_the_missing_file(tmp_path):
-    mod = _load("spectra")
+    mod = load_experiment("spectra")
     with pytest.raises(FileNotFoundError, match="spectra"):
         mod.main(["--replot", "--out", str(tmp_path)])
 

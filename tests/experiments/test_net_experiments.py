@@ -9,13 +9,14 @@ the scripts; the whole file stays under ~40 s on a loaded 2-core machine.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import math
 import sys
 from pathlib import Path
 
 import pytest
+
+from .conftest import iter_floats, load_experiment, reject_constant
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / "experiments"
@@ -24,66 +25,22 @@ NET_NAMES = ["landscape", "yang_rate", "ioffe_fig1", "gradient_depth", "fisher_w
 pytest.importorskip("sklearn")  # the digits data set (optional extra bntheory[data])
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"bntheory_net_experiment_{name}", EXP / f"{name}.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXP))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(EXP))
-    return mod
-
-
-def _reject_constant(token: str):
-    raise ValueError(f"non-finite number {token} in a data file")
-
-
-def _floats(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _floats(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _floats(v)
-    elif isinstance(obj, float):
-        yield obj
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """name -> (module, out dir, exit code); each experiment runs at most once."""
-    cache: dict = {}
-
-    def get(name: str):
-        if name not in cache:
-            mod = _load(name)
-            out = tmp_path_factory.mktemp(name)
-            code = mod.main(["--quick", "--out", str(out), "--seed", "0"])
-            cache[name] = (mod, out, code)
-        return cache[name]
-
-    return get
-
-
 def _data(out: Path, name: str) -> dict:
-    return json.loads((out / "data" / f"{name}.json").read_text(), parse_constant=_reject_constant)
+    return json.loads((out / "data" / f"{name}.json").read_text(), parse_constant=reject_constant)
 
 
 def test_run_all_discovers_the_network_experiments():
     sys.path.insert(0, str(EXP))
     try:
-        run_all = _load("run_all")
+        run_all = load_experiment("run_all")
     finally:
         sys.path.remove(str(EXP))
     assert set(NET_NAMES) <= set(run_all.experiment_names())
 
 
 @pytest.mark.parametrize("name", NET_NAMES)
-def test_quick_run_writes_checked_data_and_figures(name, runs):
-    mod, out, code = runs(name)
+def test_quick_run_writes_checked_data_and_figures(name, quick_runs):
+    mod, out, code = quick_runs(name)
     for attr in ("main", "compute", "plot", "CHECK"):
         assert callable(getattr(mod, attr, None)), f"{name} lacks {attr}"
     pdf, png = out / f"{name}.pdf", out / f"{name}.png"
@@ -91,7 +48,7 @@ def test_quick_run_writes_checked_data_and_figures(name, runs):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = _data(out, name)  # strict JSON: NaN / Infinity tokens rejected
-    assert all(math.isfinite(x) for x in _floats(data))
+    assert all(math.isfinite(x) for x in iter_floats(data))
     assert data["meta"]["quick"] is True and data["meta"]["name"] == name
     ok, msg = mod.CHECK(data)
     assert ok, f"{name}: {msg}"
@@ -99,8 +56,8 @@ def test_quick_run_writes_checked_data_and_figures(name, runs):
 
 
 @pytest.mark.parametrize("name", NET_NAMES)
-def test_replot_redraws_without_recomputing(name, runs, monkeypatch):
-    mod, out, _ = runs(name)
+def test_replot_redraws_without_recomputing(name, quick_runs, monkeypatch):
+    mod, out, _ = quick_runs(name)
     png, pdf = out / f"{name}.png", out / f"{name}.pdf"
     png.unlink()
     pdf.unlink()
@@ -148,8 +105,8 @@ def _tamper_fisher(d):
         ("fisher_width", _tamper_fisher),
     ],
 )
-def test_check_fails_on_tampered_data(name, tamper, runs):
-    mod, out, _ = runs(name)
+def test_check_fails_on_tampered_data(name, tamper, quick_runs):
+    mod, out, _ = quick_runs(name)
     data = copy.deepcopy(_data(out, name))
     assert mod.CHECK(data)[0]
     tamper(data)

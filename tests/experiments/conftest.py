@@ -1,0 +1,58 @@
+"""Shared pieces of the experiment tests: load a script as a module, read its data file
+strictly (no NaN/inf tokens), and run each script's quick mode once per session."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXP = ROOT / "experiments"
+
+
+def load_experiment(name: str):
+    """Import ``experiments/<name>.py`` as a module (with experiments/ on sys.path)."""
+    spec = importlib.util.spec_from_file_location(f"bntheory_experiment_{name}", EXP / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(EXP))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(EXP))
+    return mod
+
+
+def reject_constant(token: str):
+    """``json.loads(..., parse_constant=reject_constant)``: NaN/Infinity are errors."""
+    raise ValueError(f"non-finite number {token} in a data file")
+
+
+def iter_floats(obj):
+    """Every float in a nested JSON structure."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from iter_floats(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from iter_floats(v)
+    elif isinstance(obj, float):
+        yield obj
+
+
+@pytest.fixture(scope="session")
+def quick_runs(tmp_path_factory):
+    """name -> (module, out dir, exit code); each experiment's quick mode runs at most once."""
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            mod = load_experiment(name)
+            out = tmp_path_factory.mktemp(name)
+            code = mod.main(["--quick", "--out", str(out), "--seed", "0"])
+            cache[name] = (mod, out, code)
+        return cache[name]
+
+    return get
