@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bntheory.problems._checks import as_int, as_real, as_spd, as_vector
+from bntheory._checks import as_int, as_real, as_spd, as_vector
 
 __all__ = [
     "bngd_best_iterate_rate",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bntheory._checks import as_real
 from bntheory.measures import RateFit, fit_linear_rate
-from bntheory.problems._checks import as_real
 
 __all__ = [
     "assert_bound_holds",

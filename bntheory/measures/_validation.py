@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
+
+from bntheory._checks import as_int, as_real, as_vector
 
 Array = np.ndarray
 
@@ -39,37 +39,18 @@ def symmetric_matrix(H: object, name: str = "H", *, rtol: float = 1e-10) -> Arra
 
 
 def finite_vector(x: object, name: str, dim: int | None = None) -> Array:
-    """Return ``x`` as a finite 1-D float64 array (of length ``dim`` when given)."""
-    try:
-        v = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real 1-D array, got {type(x).__name__}") from exc
-    if v.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {v.shape}")
-    if dim is not None and v.shape[0] != dim:
-        raise ValueError(f"{name} must have length {dim}, got {v.shape[0]}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return v
+    """Return ``x`` as a finite non-empty 1-D float64 array (of length ``dim`` when given)."""
+    return as_vector(x, name, dim)
 
 
 def positive_int(n: object, name: str, *, minimum: int = 1) -> int:
     """Return ``n`` as an int ``>= minimum`` (bools rejected)."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {type(n).__name__}")
-    if int(n) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {n}")
-    return int(n)
+    return as_int(n, name, minimum=minimum)
 
 
 def positive_float(x: object, name: str, *, allow_zero: bool = False) -> float:
     """Return ``x`` as a finite float ``> 0`` (or ``>= 0``)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    v = float(x)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {x}")
-    return v
+    return as_real(x, name, positive=not allow_zero, nonneg=allow_zero)
 
 
 def as_operator(A: object, name: str = "op") -> tuple[LinearOperator, Array | None]:

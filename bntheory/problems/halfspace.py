@@ -28,9 +28,8 @@ import scipy.linalg
 import scipy.optimize
 from scipy.special import expit, ndtr
 
+from bntheory._checks import as_int, as_matrix, as_real, as_spd, as_vector
 from bntheory.gradcheck import as_generator
-
-from ._checks import as_int, as_matrix, as_real, as_spd, as_vector
 
 __all__ = ["GaussianHalfspace", "EmpiricalHalfspace", "LOSSES"]
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from bntheory._checks import as_int, as_matrix, as_real, as_spd, as_vector
 from bntheory.gradcheck import as_generator
-
-from ._checks import as_int, as_matrix, as_real, as_spd, as_vector
 
 __all__ = ["LeastSquares"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from ._checks import as_real, as_vector
+from bntheory._checks import as_real, as_vector
 
 __all__ = ["Normalized"]
 

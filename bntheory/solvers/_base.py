@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from bntheory.problems._checks import as_int, as_real
+from bntheory._checks import as_int, as_real
 
 __all__ = ["Result", "Diagnostics", "solve"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bntheory.problems._checks import as_real, as_vector
+from bntheory._checks import as_real, as_vector
 
 from ._base import Diagnostics
 

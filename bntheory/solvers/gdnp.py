@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bntheory.problems._checks import as_int, as_real
+from bntheory._checks import as_int, as_real
 from bntheory.problems.normalized import Normalized
 
 from ._base import Diagnostics

@@ -1,4 +1,4 @@
-"""Argument validation shared by the problems and solvers (messages name the argument)."""
+"""Argument validation shared across the package (messages name the argument)."""
 
 from __future__ import annotations
 
