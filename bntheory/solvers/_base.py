@@ -79,6 +79,17 @@ def _finite(d: Diagnostics) -> bool:
     return bool(ok and all(np.isfinite(v) for v in d.extra.values()))
 
 
+def _state_finite(state: object) -> bool:
+    """Whether every number in a solver state (nested tuples/lists of arrays and scalars)
+    is finite; non-numeric entries are ignored."""
+    if isinstance(state, (tuple, list)):
+        return all(_state_finite(e) for e in state)
+    if isinstance(state, (np.ndarray, float, int, np.floating, np.integer)):
+        arr = np.asarray(state)
+        return not np.issubdtype(arr.dtype, np.number) or bool(np.all(np.isfinite(arr)))
+    return True
+
+
 def solve(
     problem: Any,
     solver: Any,
@@ -140,6 +151,14 @@ def solve(
                 # would give inf/NaN: the same thing, a non-finite iterate.
                 status, message = "diverged", f"{type(exc).__name__} at step {k}: {exc}"
                 break
+            except ValueError as exc:
+                # The arguments were validated by solver.start, so a problem that rejects
+                # a point mid-run (non-finite or overflowing intermediate, e.g. inside
+                # GDNP's bisection) means the run left the representable range.
+                if k == 0:
+                    raise ValueError(f"x0: the first step fails ({exc})") from exc
+                status, message = "diverged", f"step {k} left the float range: {exc}"
+                break
             if not _finite(diag):
                 status, message = "diverged", f"non-finite iterate at step {k}"
                 break
@@ -164,6 +183,9 @@ def solve(
                 status, message = "converged", f"stopped by callback at step {k}"
                 break
             if nxt is None:
+                break
+            if not _state_finite(nxt):
+                status, message = "diverged", f"non-finite iterate after step {k}"
                 break
             state = nxt
     if not diags:

@@ -91,7 +91,8 @@ def test_forward_backward_fuzz_long(inp, seed, dy_scale):
     )
     if out is None:
         return
-    dy = np.random.default_rng(seed).standard_normal(x.shape) * dy_scale
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN dy is part of the fuzz
+        dy = np.random.default_rng(seed).standard_normal(x.shape) * dy_scale
     back = expect_valid_or_named_error(batch_norm_backward, ["dy", "x"], dy, out[1])
     if back is not None:
         assert all_finite(*back)
