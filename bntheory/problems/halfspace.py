@@ -451,8 +451,11 @@ class EmpiricalHalfspace:
             raise ValueError("y must contain only -1 and +1")
         self._phi, self.Phi = _get_loss(loss)
         self.Z = -self.y[:, None] * self.X
-        self.u = self.Z.mean(axis=0)
-        self.norm_matrix = self.X.T @ self.X / n
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.u = self.Z.mean(axis=0)
+            self.norm_matrix = self.X.T @ self.X / n
+        if not (np.all(np.isfinite(self.u)) and np.all(np.isfinite(self.norm_matrix))):
+            raise ValueError("X: values too large, the second moments X^T X / n overflow")
         self.model = "empirical"
 
     def loss(self, w: object) -> float:
