@@ -245,14 +245,9 @@ def decide_at_least(
     atol: float = 0.0,
     corrected: bool = False,
 ) -> Verdict:
-    """Verdict for "measured >= bound" (up to ``atol + rtol |bound|`` slack)."""
-    if rtol < 0 or atol < 0:
-        raise ValueError("rtol and atol must be non-negative")
-    if not _finite(measured, bound):
-        return Verdict.INCONCLUSIVE
-    if measured >= bound - atol - rtol * abs(bound):
-        return Verdict.HOLDS_WITH_CORRECTION if corrected else Verdict.HOLDS
-    return Verdict.REFUTED
+    """Verdict for "measured >= bound" (up to ``atol + rtol |bound|`` slack): the mirror
+    image of :func:`decide_at_most`."""
+    return decide_at_most(-measured, -bound, rtol=rtol, atol=atol, corrected=corrected)
 
 
 def decide_attribution(stated: str, source: str, *, minor: bool = False) -> Verdict:
