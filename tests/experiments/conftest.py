@@ -56,3 +56,17 @@ def quick_runs(tmp_path_factory):
         return cache[name]
 
     return get
+
+
+def assert_replot_without_recompute(mod, out: Path, name: str, monkeypatch) -> None:
+    """Delete the figure files, forbid ``compute`` and check ``--replot`` redraws both."""
+    png, pdf = out / f"{name}.png", out / f"{name}.pdf"
+    png.unlink()
+    pdf.unlink()
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("--replot must not recompute")
+
+    monkeypatch.setattr(mod, "compute", no_compute)
+    assert mod.main(["--replot", "--out", str(out)]) == 0
+    assert png.is_file() and pdf.is_file()

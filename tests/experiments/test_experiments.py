@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import iter_floats, load_experiment, reject_constant
+from .conftest import (
+    assert_replot_without_recompute,
+    iter_floats,
+    load_experiment,
+    reject_constant,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / "experiments"
@@ -77,16 +82,7 @@ def test_quick_run_writes_checked_data_and_figures(name, quick_runs):
 @pytest.mark.parametrize("name", ["lr_insensitivity", "scaling_law"])
 def test_replot_redraws_from_saved_data(name, quick_runs, monkeypatch):
     mod, out, _ = quick_runs(name)
-    png, pdf = out / f"{name}.png", out / f"{name}.pdf"
-    png.unlink()
-    pdf.unlink()
-
-    def no_compute(*args, **kwargs):
-        raise AssertionError("--replot must not recompute")
-
-    monkeypatch.setattr(mod, "compute", no_compute)
-    assert mod.main(["--replot", "--out", str(out)]) == 0
-    assert png.is_file() and pdf.is_file()
+    assert_replot_without_recompute(mod, out, name, monkeypatch)
 
 
 def test_replot_without_data_names_the_missing_file(tmp_path):
