@@ -1,12 +1,44 @@
-"""Claim, Outcome and Verdict records, and the decision helpers that compute verdicts.
+"""The claims ledger's records and its one decision rule.
 
-A :class:`Claim` is one checkable statement of the reference article. Its ``check``
-function runs a computation and returns an :class:`Outcome`: the measured value (text and
-numbers) and a :class:`Verdict`. The verdict is always *computed* from the measured numbers
-by one of the decision helpers below (``decide_*``); a check never types a verdict in as a
-constant, except :data:`Verdict.NOT_TESTABLE` for literature-only statements, where the
-outcome says why and which nearest substitute was run.
+The rule (every verdict is a pre-registered measurement)
+-------------------------------------------------------
+1. **Pre-registered readings.** Every :class:`Claim` declares, as data, before anything
+   runs: the article's *literal reading* as a measurable :class:`Reading` (one or more
+   :class:`Predicate`: quantity, comparison, stated value, tolerance, and *why* that
+   tolerance: a float-error analysis, a Monte Carlo standard error, the article's own
+   rounding), and optionally a *corrected reading* (same form, with its source). The check
+   only measures: it returns a :class:`Measurement` (named values and, for stochastic
+   quantities, confidence intervals). :func:`decide` computes the verdict from both
+   readings:
+
+   - literal holds -> ``holds``;
+   - literal fails and corrected holds -> ``holds-with-correction``;
+   - both fail (or literal fails and there is no corrected reading) -> ``refuted``;
+   - a confidence interval straddles a threshold of the reading being decided ->
+     ``inconclusive``.
+
+   There is no flag that forces a verdict and no code that rewrites one afterwards; the
+   section modules do not import :class:`Verdict` at all (a test greps for it).
+2. **Two kinds of evidence, labelled.** ``evidence="measured"`` claims run the library.
+   ``evidence="source"`` claims store what a cited paper reports (its table values, its
+   data set, its attribution) as :class:`SourceFact` data with the citation, and decide
+   with the same predicates; reports label them "checked against the source", never
+   "measured". A claim that neither can decide is ``not-testable-here`` with its reason
+   (``Claim.untestable``), and a check whose optional dependency or data is missing raises
+   :class:`Unavailable`, which the runner reports as ``not-testable-here`` with that reason
+   (never a substitute under the same label).
+3. **Statistics, not unanimity.** Stochastic measurements run over a pre-registered number
+   of seeds (:func:`measurement_seeds`, from ``SeedSequence.spawn``) and report a
+   confidence interval of the effect (:mod:`bntheory.claims.stats`: t-intervals of means,
+   of paired log ratios, of convergence exponents), so one outlier seed neither flips nor
+   decides the verdict. Rates near 1 are compared as exponents ``-log(rate)``.
+4. **A check must be able to fail.** Every measured claim has a mutation test in
+   ``tests/claims/`` that feeds it a broken ingredient and asserts that the verdict changes.
+5. **Stable.** Verdicts are the same for master seeds 0-4 and in quick and full mode; a
+   claim whose quick run cannot reach the full verdict says so in ``Claim.quick_note``.
+6. **No silent substitutes** (see 2).
 """
+
 
 from __future__ import annotations
 
@@ -90,6 +122,246 @@ def _clean_number(x) -> float | None:
     return float(f"{x:.10g}")
 
 
+# --------------------------------------------------------------------------- readings
+#: Comparisons a :class:`Predicate` can make.
+OPS = ("<=", ">=", "==", "in", "is")
+
+#: Allowed values of :attr:`Claim.evidence`.
+EVIDENCE = ("measured", "source", "none")
+
+
+class Unavailable(Exception):
+    """Raised by a check whose optional dependency or data set is missing.
+
+    The runner reports the claim as ``not-testable-here`` with this message as the reason
+    (which should name the command that installs what is missing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """One measurable comparison: ``values[quantity] <op> value``.
+
+    Parameters
+    ----------
+    quantity : str
+        Name of a value of the :class:`Measurement` (its confidence interval, if the
+        measurement has one under the same name, is used to decide).
+    op : {"<=", ">=", "==", "in", "is"}
+        ``"<="``/``">="``: one-sided bound with slack ``tol + rtol |value|``; ``"=="``:
+        ``|q - value| <= tol + rtol |value|``; ``"in"``: ``value = (lo, hi)``, slack ``tol``
+        on both ends; ``"is"``: exact equality of a categorical value (a source fact such as
+        a data set's name, or a bool).
+    value : float, (float, float), str or bool
+        The stated value or bound.
+    tol, rtol : float
+        Absolute and relative slack (justified by the reading's ``why``).
+    """
+
+    quantity: str
+    op: str
+    value: float | str | bool | tuple[float, float]
+    tol: float = 0.0
+    rtol: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.quantity, str) or not self.quantity:
+            raise ValueError("quantity must be a non-empty str")
+        if self.op not in OPS:
+            raise ValueError(f"op must be one of {OPS}, got {self.op!r}")
+        if self.tol < 0 or self.rtol < 0 or not math.isfinite(self.tol + self.rtol):
+            raise ValueError("tol and rtol must be finite and non-negative")
+        if self.op == "in":
+            lo, hi = self.value  # type: ignore[misc]
+            if not float(lo) <= float(hi):
+                raise ValueError(f"value of 'in' must be (lo, hi) with lo <= hi, got {self.value}")
+            object.__setattr__(self, "value", (float(lo), float(hi)))
+        elif self.op != "is":
+            if isinstance(self.value, (str, bool)) or not math.isfinite(float(self.value)):
+                raise ValueError(f"value of {self.op!r} must be a finite number")
+            object.__setattr__(self, "value", float(self.value))
+
+    def describe(self) -> str:
+        if self.op == "in":
+            s = f"{self.quantity} in [{self.value[0]:.6g}, {self.value[1]:.6g}]"
+        elif self.op == "is":
+            s = f"{self.quantity} is {self.value!r}"
+        else:
+            s = f"{self.quantity} {self.op} {self.value:.6g}"
+        if self.tol:
+            s += f" (tol {self.tol:.3g})"
+        if self.rtol:
+            s += f" (rtol {self.rtol:.3g})"
+        return s
+
+    def evaluate(self, m: Measurement) -> bool | None:
+        """``True`` / ``False``, or ``None`` when the confidence interval straddles the
+        threshold or the value is missing / not finite."""
+        if self.quantity not in m.values:
+            raise KeyError(f"measurement has no value {self.quantity!r} (has {sorted(m.values)})")
+        q = m.values[self.quantity]
+        if self.op == "is":
+            return q == self.value
+        if q is None or isinstance(q, str):
+            return None
+        lo, hi = m.intervals.get(self.quantity, (q, q))
+        if lo is None or hi is None:
+            return None
+        if self.op == "in":
+            a, b = self.value[0] - self.tol, self.value[1] + self.tol  # type: ignore[index]
+            if a <= lo and hi <= b:
+                return True
+            return False if (hi < a or lo > b) else None
+        slack = self.tol + self.rtol * abs(self.value)  # type: ignore[arg-type]
+        if self.op == "<=":
+            t = self.value + slack  # type: ignore[operator]
+            return True if hi <= t else (False if lo > t else None)
+        if self.op == ">=":
+            t = self.value - slack  # type: ignore[operator]
+            return True if lo >= t else (False if hi < t else None)
+        a, b = self.value - slack, self.value + slack  # type: ignore[operator]
+        if a <= lo and hi <= b:
+            return True
+        return False if (hi < a or lo > b) else None
+
+
+def P(quantity: str, op: str, value, *, tol: float = 0.0, rtol: float = 0.0) -> Predicate:
+    """Shorthand for :class:`Predicate`."""
+    return Predicate(quantity, op, value, tol, rtol)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A reading of a claim: a conjunction of predicates, in words, with the reason for
+    its tolerances and (for a corrected reading) the source of the correction."""
+
+    text: str
+    predicates: tuple[Predicate, ...]
+    why: str
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        preds = self.predicates
+        if isinstance(preds, Predicate):
+            preds = (preds,)
+        preds = tuple(preds)
+        if not preds or not all(isinstance(p, Predicate) for p in preds):
+            raise ValueError("predicates must be a non-empty sequence of Predicate")
+        object.__setattr__(self, "predicates", preds)
+        if not self.text or not self.why:
+            raise ValueError("a Reading needs its text and the reason (why) for its tolerances")
+
+    def evaluate(self, m: Measurement) -> bool | None:
+        """All predicates true -> True; any false -> False; otherwise None (inconclusive)."""
+        res = [p.evaluate(m) for p in self.predicates]
+        if any(r is False for r in res):
+            return False
+        if all(r is True for r in res):
+            return True
+        return None
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "predicates": [p.describe() for p in self.predicates],
+            "why": self.why,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFact:
+    """What a cited paper reports, stored as data with its citation (for ``source``
+    evidence): ``SourceFact("Ioffe & Szegedy (2015), Fig. 1", {"dataset": "MNIST"})``."""
+
+    citation: str
+    values: Mapping[str, float | str | bool]
+
+    def __post_init__(self) -> None:
+        if not self.citation:
+            raise ValueError("citation must be non-empty")
+        object.__setattr__(self, "values", dict(self.values))
+
+
+def _clean_value(x):
+    if isinstance(x, (str, bool)) or x is None:
+        return x
+    return _clean_number(x)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What a check measured (it never carries a verdict).
+
+    Parameters
+    ----------
+    measured : str
+        One line, human readable.
+    values : mapping
+        Named measured values (floats; NaN/inf stored as ``None``, which decides as
+        inconclusive), or, for source evidence, categorical facts (str/bool).
+    intervals : mapping of str to (lo, hi)
+        Confidence intervals of stochastic values (same names as ``values``); the
+        predicates decide on them.
+    citation : str
+        For source evidence: paper and table/section/figure the values come from.
+    note : str
+        Context (how it was measured, what the correction means).
+    """
+
+    measured: str
+    values: Mapping[str, float | str | bool | None] = field(default_factory=dict)
+    intervals: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    citation: str = ""
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.measured, str):
+            raise TypeError("measured must be a str")
+        object.__setattr__(self, "values", {str(k): _clean_value(v) for k, v in dict(self.values).items()})
+        iv = {}
+        for k, (lo, hi) in dict(self.intervals).items():
+            if k not in self.values:
+                raise ValueError(f"interval {k!r} has no value of the same name")
+            iv[str(k)] = (_clean_number(lo), _clean_number(hi))
+        object.__setattr__(self, "intervals", iv)
+
+    @classmethod
+    def from_source(cls, fact: SourceFact, measured: str = "", note: str = "", **extra) -> Measurement:
+        """A measurement that is a source fact (``evidence="source"`` claims)."""
+        vals = dict(fact.values)
+        vals.update(extra)
+        text = measured or "; ".join(f"{k} = {v}" for k, v in fact.values.items())
+        return cls(text, vals, citation=fact.citation, note=note)
+
+    def to_dict(self) -> dict:
+        return {
+            "measured": self.measured,
+            "numbers": dict(self.values),
+            "intervals": {k: list(v) for k, v in self.intervals.items()},
+            "citation": self.citation,
+            "note": self.note,
+        }
+
+
+def decide(literal: Reading, corrected: Reading | None, m: Measurement) -> tuple[Verdict, dict]:
+    """The one decision rule (module docstring, item 1): verdict and the evaluation of each
+    reading (``True``/``False``/``None``)."""
+    lit = literal.evaluate(m)
+    cor = corrected.evaluate(m) if corrected is not None else None
+    detail = {"literal": lit, "corrected": cor if corrected is not None else "n/a"}
+    if lit is True:
+        return Verdict.HOLDS, detail
+    if lit is None:
+        return Verdict.INCONCLUSIVE, detail
+    if corrected is None:
+        return Verdict.REFUTED, detail
+    if cor is True:
+        return Verdict.HOLDS_WITH_CORRECTION, detail
+    if cor is None:
+        return Verdict.INCONCLUSIVE, detail
+    return Verdict.REFUTED, detail
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a check measured and the verdict computed from it.
@@ -119,7 +391,7 @@ class Outcome:
             raise ValueError("verdict must not be ERROR: the runner assigns it when a check raises")
         if not isinstance(self.measured, str):
             raise TypeError("measured must be a str")
-        clean = {str(k): _clean_number(v) for k, v in dict(self.numbers).items()}
+        clean = {str(k): _clean_value(v) for k, v in dict(self.numbers).items()}
         object.__setattr__(self, "numbers", clean)
 
     def to_dict(self) -> dict:
@@ -131,7 +403,7 @@ class Outcome:
         }
 
 
-CheckFn = Callable[[bool, np.random.Generator], Outcome]
+CheckFn = Callable[[bool, np.random.Generator], "Measurement | Outcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +426,22 @@ class Claim:
     stated : str
         The value or bound the article states.
     check : callable
-        ``check(quick, rng) -> Outcome``; must be a module-level function (picklable).
+        ``check(quick, rng) -> Measurement``; a module-level function (picklable). It
+        measures and never decides.
+    literal : Reading, optional
+        The article's literal reading (required unless ``untestable``).
+    corrected : Reading, optional
+        A corrected reading, with its ``source``.
+    evidence : {"measured", "source", "none"}
+        ``"source"``: the check returns a cited paper's facts (:class:`SourceFact`);
+        ``"none"``: nothing here can decide it (``untestable`` says why).
+    untestable : str
+        For ``evidence="none"``: why no computation here can touch the statement.
+    explain : str
+        Prose for paper_notes.md: a ``str.format`` template whose fields name the
+        measurement's values (``{rate:.4f}``), so no number in the notes is typed by hand.
+    quick_note : str
+        Where quick mode cannot reach the full verdict: what differs (shown in quick reports).
     """
 
     id: str
@@ -164,6 +451,12 @@ class Claim:
     method: str
     stated: str
     check: CheckFn = field(repr=False, compare=False)
+    literal: Reading | None = None
+    corrected: Reading | None = None
+    evidence: str = "measured"
+    untestable: str = ""
+    explain: str = ""
+    quick_note: str = ""
 
     def __post_init__(self) -> None:
         if self.section not in SECTIONS:
@@ -172,6 +465,14 @@ class Claim:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if not callable(self.check):
             raise TypeError("check must be callable")
+        if self.evidence not in EVIDENCE:
+            raise ValueError(f"evidence must be one of {EVIDENCE}, got {self.evidence!r}")
+        if self.evidence == "none" and not self.untestable:
+            raise ValueError(f"{self.id}: evidence='none' needs the reason in untestable")
+        if self.corrected is not None and self.literal is None:
+            raise ValueError(f"{self.id}: a corrected reading needs a literal reading")
+        if self.corrected is not None and not self.corrected.source:
+            raise ValueError(f"{self.id}: the corrected reading must name its source")
 
     def describe(self) -> dict:
         return {
@@ -181,7 +482,17 @@ class Claim:
             "source": self.source,
             "method": self.method,
             "stated": self.stated,
+            "evidence": self.evidence,
+            "literal": self.literal.to_dict() if self.literal is not None else None,
+            "corrected": self.corrected.to_dict() if self.corrected is not None else None,
+            "untestable": self.untestable,
+            "quick_note": self.quick_note,
         }
+
+
+def untestable_check(quick: bool, rng: np.random.Generator) -> Measurement:
+    """The check of an ``evidence="none"`` claim: nothing is run."""
+    return Measurement("-")
 
 
 # --------------------------------------------------------------------------- decisions
@@ -311,8 +622,11 @@ def not_testable(reason: str, *, substitute: str = "", measured: str = "", numbe
 
 
 # --------------------------------------------------------------------------- seeds
-def measurement_seeds(key: str, quick: bool, rng: np.random.Generator) -> tuple[int, ...]:
-    """Seeds of a multi-seed measurement named ``key`` (``N_SEEDS[quick]`` of them).
+def measurement_seeds(
+    key: str, quick: bool, rng: np.random.Generator, n: int | None = None
+) -> tuple[int, ...]:
+    """Seeds of a multi-seed measurement named ``key``: ``n`` of them (pre-registered by the
+    claim), default ``N_SEEDS[quick]``.
 
     Inside a ledger run they come from ``SeedSequence([master, crc32(key)])``, so claims that
     share a measurement (same ``key``) share its seeds and can share a cached result; called
@@ -325,7 +639,11 @@ def measurement_seeds(key: str, quick: bool, rng: np.random.Generator) -> tuple[
         ss = np.random.SeedSequence(int(rng.integers(2**63)))
     else:
         ss = np.random.SeedSequence([int(master), zlib.crc32(key.encode())])
-    return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(N_SEEDS[bool(quick)]))
+    if n is None:
+        n = N_SEEDS[bool(quick)]
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(int(n)))
 
 
 def decide_over_seeds(verdicts: Sequence[Verdict]) -> Verdict:

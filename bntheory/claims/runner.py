@@ -17,7 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bntheory.claims.core import _MASTER_SEED, _RUN_CACHE, Claim, Outcome, Verdict
+from bntheory.claims.core import (
+    _MASTER_SEED,
+    _RUN_CACHE,
+    Claim,
+    Measurement,
+    Outcome,
+    Unavailable,
+    Verdict,
+    decide,
+)
 
 __all__ = ["ClaimResult", "claim_rng", "run_claim", "run_claims"]
 
@@ -28,6 +37,8 @@ class ClaimResult:
 
     ``status`` is ``"ok"`` (``outcome`` set) or ``"error"`` (``error`` holds the message);
     ``seconds`` is wall-clock time (kept apart from the deterministic fields in reports).
+    ``measurement`` is what the check returned and ``decision`` how each reading evaluated
+    (``{"literal": True/False/None, "corrected": ...}``).
     """
 
     claim: Claim
@@ -35,6 +46,8 @@ class ClaimResult:
     outcome: Outcome | None
     error: str
     seconds: float
+    measurement: Measurement | None = None
+    decision: dict | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -45,6 +58,11 @@ class ClaimResult:
         d["status"] = self.status
         if self.outcome is not None:
             d.update(self.outcome.to_dict())
+            if self.measurement is not None:
+                md = self.measurement.to_dict()
+                d["intervals"] = md["intervals"]
+                d["citation"] = md["citation"]
+            d["decision"] = self.decision
         else:
             d.update({"verdict": Verdict.ERROR.value, "measured": "", "numbers": {}, "note": ""})
         d["error"] = self.error
@@ -66,14 +84,31 @@ def run_claim(
     ``cache_dir`` is the run's shared-measurement cache (see ``core.shared_result``)."""
     rng = claim_rng(claim.id, seed)
     t0 = time.perf_counter()
+    if claim.evidence == "none":
+        note = f"not testable here: {claim.untestable}"
+        return ClaimResult(
+            claim, "ok", Outcome(Verdict.NOT_TESTABLE, "-", {}, note), "", 0.0, None, None
+        )
     token = _MASTER_SEED.set(int(seed))
     ctoken = _RUN_CACHE.set(cache_dir)
+    decision = None
+    measurement = None
     try:
-        outcome = claim.check(bool(quick), rng)
-        if not isinstance(outcome, Outcome):
+        got = claim.check(bool(quick), rng)
+        if isinstance(got, Measurement):
+            if claim.literal is None:
+                raise TypeError(f"{claim.id} returned a Measurement but declares no literal reading")
+            measurement = got
+            verdict, decision = decide(claim.literal, claim.corrected, got)
+            outcome = Outcome(verdict, got.measured, got.values, got.note)
+        elif isinstance(got, Outcome):  # legacy checks (being converted)
+            outcome = got
+        else:
             raise TypeError(
-                f"check of {claim.id} returned {type(outcome).__name__}, expected Outcome"
+                f"check of {claim.id} returned {type(got).__name__}, expected Measurement"
             )
+    except Unavailable as exc:
+        outcome = Outcome(Verdict.NOT_TESTABLE, "-", {}, f"not testable here: {exc}")
     except Exception as exc:  # noqa: BLE001 - reported as the claim's error status
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
@@ -83,7 +118,9 @@ def run_claim(
     finally:
         _MASTER_SEED.reset(token)
         _RUN_CACHE.reset(ctoken)
-    return ClaimResult(claim, "ok", outcome, "", time.perf_counter() - t0)
+    return ClaimResult(
+        claim, "ok", outcome, "", time.perf_counter() - t0, measurement, decision
+    )
 
 
 def _run_by_id(claim_id: str, quick: bool, seed: int, cache_dir: str | None) -> ClaimResult:

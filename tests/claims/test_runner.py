@@ -119,7 +119,7 @@ def test_errors_become_status():
         r.status == "error" and r.verdict is Verdict.ERROR and "ZeroDivisionError: boom" in r.error
     )
     r = run_claim(Claim("t-02", "forward-pass", "q", "s", "numerical", "v", _wrong_type))
-    assert r.status == "error" and "expected Outcome" in r.error
+    assert r.status == "error" and "expected Measurement" in r.error
 
 
 def test_seed_per_claim_is_deterministic_and_distinct():
