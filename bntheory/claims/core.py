@@ -39,7 +39,6 @@ The rule (every verdict is a pre-registered measurement)
 6. **No silent substitutes** (see 2).
 """
 
-
 from __future__ import annotations
 
 import math
@@ -317,7 +316,9 @@ class Measurement:
     def __post_init__(self) -> None:
         if not isinstance(self.measured, str):
             raise TypeError("measured must be a str")
-        object.__setattr__(self, "values", {str(k): _clean_value(v) for k, v in dict(self.values).items()})
+        object.__setattr__(
+            self, "values", {str(k): _clean_value(v) for k, v in dict(self.values).items()}
+        )
         iv = {}
         for k, (lo, hi) in dict(self.intervals).items():
             if k not in self.values:
@@ -326,7 +327,9 @@ class Measurement:
         object.__setattr__(self, "intervals", iv)
 
     @classmethod
-    def from_source(cls, fact: SourceFact, measured: str = "", note: str = "", **extra) -> Measurement:
+    def from_source(
+        cls, fact: SourceFact, measured: str = "", note: str = "", **extra
+    ) -> Measurement:
         """A measurement that is a source fact (``evidence="source"`` claims)."""
         vals = dict(fact.values)
         vals.update(extra)

@@ -97,7 +97,9 @@ def run_claim(
         got = claim.check(bool(quick), rng)
         if isinstance(got, Measurement):
             if claim.literal is None:
-                raise TypeError(f"{claim.id} returned a Measurement but declares no literal reading")
+                raise TypeError(
+                    f"{claim.id} returned a Measurement but declares no literal reading"
+                )
             measurement = got
             verdict, decision = decide(claim.literal, claim.corrected, got)
             outcome = Outcome(verdict, got.measured, got.values, got.note)
@@ -118,9 +120,7 @@ def run_claim(
     finally:
         _MASTER_SEED.reset(token)
         _RUN_CACHE.reset(ctoken)
-    return ClaimResult(
-        claim, "ok", outcome, "", time.perf_counter() - t0, measurement, decision
-    )
+    return ClaimResult(claim, "ok", outcome, "", time.perf_counter() - t0, measurement, decision)
 
 
 def _run_by_id(claim_id: str, quick: bool, seed: int, cache_dir: str | None) -> ClaimResult:

@@ -70,7 +70,10 @@ def log_ratio_ci(
         f"{name}_log10": v["_log"] / math.log(10),
         f"{name}_n": float(a.size),
     }
-    ivs = {name: (math.exp(lo), math.exp(hi)), f"{name}_log10": (lo / math.log(10), hi / math.log(10))}
+    ivs = {
+        name: (math.exp(lo), math.exp(hi)),
+        f"{name}_log10": (lo / math.log(10), hi / math.log(10)),
+    }
     return out, ivs
 
 
