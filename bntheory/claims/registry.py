@@ -16,6 +16,7 @@ __all__ = ["all_claims", "get_claim", "sections"]
 
 _MODULES = (
     "headline",
+    "practice",
     "forward",
     "backward",
     "inference",
