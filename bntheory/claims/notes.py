@@ -1,196 +1,237 @@
-"""Refresh the generated tables of ``paper_notes.md`` from a ledger run.
+"""Render ``paper_notes.md`` from a ledger run: every number in it comes from the JSON.
 
 ``python -m bntheory.claims.notes [--json LEDGER.json] [--notes paper_notes.md]`` reads a
-JSON report written by ``bntheory verify --json`` (or, without ``--json``, runs the quick
-ledger with seed 0) and rewrites, for every section, the block between
-``<!-- ledger:SECTION:begin -->`` and ``<!-- ledger:SECTION:end -->``, plus the summary block
-``<!-- ledger:summary:begin/end -->``. Everything outside the markers (the explanations) is
-left untouched.
+JSON report written by ``bntheory verify --json`` (default: ``figures/data/ledger.json``,
+the committed full run with seed 0) and writes the whole notes file: per section a verdict
+table, then per claim the quote, its readings (declared on the claim before it ran), what
+was measured, the verdict and the claim's ``explain`` template filled with the measured
+values. No number is typed by hand: prose lives in the claims' ``explain`` templates,
+whose literal text holds no measured numbers (``tests/claims/test_notes.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-import re
+import math
+import string
 from pathlib import Path
 
 from bntheory.claims.core import SECTIONS
 
-__all__ = ["PLACES", "render_section", "render_summary", "update_notes"]
+__all__ = [
+    "DEFAULT_LEDGER",
+    "places",
+    "render_claim",
+    "render_explain",
+    "render_notes",
+    "render_section",
+    "render_summary",
+    "update_notes",
+]
 
-#: Where each claim lives: (implemented in, tested in, figure). "-" when none.
-PLACES: dict[str, tuple[str, str, str]] = {
-    "head-01": ("claims.headline", "-", "-"),
-    "head-02": ("claims.headline", "-", "-"),
-    "head-03": ("claims.headline", "-", "-"),
-    "head-04": ("claims.headline", "-", "-"),
-    "head-05": ("claims.headline (substitute: gf-06)", "-", "gradient_depth"),
+#: The committed full ledger (seed 0) the notes are generated from.
+DEFAULT_LEDGER = "figures/data/ledger.json"
+
+#: Where each claim lives: (implemented in, tested in, figure). "-" when none. Section
+#: modules may define their own ``PLACES`` dict, which takes precedence.
+_LEGACY_PLACES: dict[str, tuple[str, str, str]] = {
     "ics-01": ("nets.measurements.ioffe_figure1", "tests/nets/test_measurements.py", "ioffe_fig1"),
     "ics-02": ("nets.measurements.ioffe_figure1", "tests/nets/test_measurements.py", "ioffe_fig1"),
-    "ics-03": (
-        "nets.measurements.internal_covariate_shift",
-        "tests/nets/test_measurements.py",
-        "-",
-    ),
-    "ics-04": ("claims.ics (attribution)", "-", "-"),
-    "ics-05": ("-", "-", "-"),
-    "ics-06": ("-", "-", "-"),
-    "ics-07": ("-", "-", "-"),
+    "ics-03": ("nets.measurements.internal_covariate_shift", "tests/nets/test_measurements.py", "-"),
     "ics-08": ("nets.measurements.bjorck_lr_sweep", "tests/nets/test_measurements.py", "-"),
     "fwd-01": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
-    "fwd-02": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
-    "fwd-03": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
-    "fwd-04": ("bn.batch_norm_forward (N, C, H, W)", "tests/test_bn.py", "-"),
-    "fwd-05": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
-    "fwd-06": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
     "bwd-01": ("bn.batch_norm_backward, gradcheck.check_gradient", "tests/test_bn.py", "-"),
-    "bwd-02": (
-        "symbolic.verify_backward",
-        "tests/symbolic/test_symbolic_proofs.py",
-        "symbolic_report",
-    ),
-    "bwd-03": (
-        "symbolic (dmean_second_term_zero)",
-        "tests/symbolic/test_symbolic_proofs.py",
-        "symbolic_report",
-    ),
-    "bwd-04": ("bn.batch_norm_backward", "tests/test_bn.py", "-"),
-    "bwd-05": ("claims.backward (SymPy cse count)", "-", "-"),
+    "bwd-02": ("symbolic.verify_backward", "tests/symbolic/test_symbolic_proofs.py", "symbolic_report"),
     "inf-01": ("bn.BatchNorm; symbolic (running_var_unbiased)", "tests/test_bn.py", "-"),
-    "inf-02": ("bn.BatchNorm", "tests/test_bn.py", "-"),
-    "inf-03": ("bn.BatchNorm (momentum)", "tests/test_bn.py", "-"),
-    "inf-04": ("bn.BatchNorm.population_statistics", "tests/test_bn.py", "-"),
     "inf-05": ("bn.BatchNorm.fold", "tests/test_bn.py", "-"),
-    "inf-06": ("bn.BatchNorm", "tests/test_bn.py", "-"),
-    "land-01": (
-        "nets.measurements.santurkar_theorem41; symbolic (thm41_*)",
-        "tests/nets/test_measurements.py, tests/symbolic/test_symbolic_proofs.py",
-        "symbolic_report",
-    ),
-    "land-02": ("bn.batch_norm_backward", "tests/test_bn.py", "-"),
-    "land-03": ("nets.measurements.santurkar_theorem42", "tests/nets/test_measurements.py", "-"),
-    "land-04": ("claims.landscape (finite-difference Hessian)", "-", "-"),
-    "land-05": (
-        "nets.measurements.santurkar_landscape",
-        "tests/nets/test_measurements.py",
-        "landscape",
-    ),
+    "land-05": ("nets.measurements.santurkar_landscape", "tests/nets/test_measurements.py", "landscape"),
     "land-06": ("nets.measurements.bjorck_lr_sweep", "tests/nets/test_measurements.py", "-"),
-    "land-07": (
-        "symbolic (thm41_eps_gap, thm41_eps_sigma_xhat, thm41_eps_literal_fails)",
-        "tests/symbolic/test_symbolic_proofs.py",
-        "symbolic_report",
-    ),
-    "cs-01": ("nets.measurements.histogram_kl", "tests/nets/test_measurements.py", "ioffe_fig1"),
-    "cs-02": ("claims.shift (attribution)", "-", "ioffe_fig1"),
-    "cs-03": ("nets.train (probes)", "tests/nets/test_train.py", "ioffe_fig1"),
-    "cs-04": ("claims.shift (attribution)", "-", "-"),
-    "cs-05": ("-", "-", "-"),
-    "cs-06": (
-        "nets.measurements.internal_covariate_shift",
-        "tests/nets/test_measurements.py",
-        "-",
-    ),
     "gf-01": ("bounds.yang_relu_rate, nets.MLP", "tests/test_bounds.py, tests/nets/test_yang.py", "yang_rate"),
     "gf-02": ("nets.MLP.trace", "tests/nets/test_mlp.py", "gradient_depth"),
-    "gf-03": ("bn.batch_norm_backward", "tests/test_bn.py", "-"),
-    "gf-04": ("bn.batch_norm_backward; symbolic (jacobian)", "tests/test_bn.py", "-"),
-    "gf-05": ("nets.MLP.trace", "tests/nets/test_mlp.py", "gradient_depth"),
-    "gf-06": ("nets.MLP.trace", "tests/nets/test_mlp.py", "gradient_depth"),
-    "gf-07": ("nets.MLP (residual)", "tests/nets/test_mlp.py", "gradient_depth"),
-    "dec-01": ("bn.batch_norm_forward; problems.Normalized", "tests/problems/test_normalized.py", "-"),
-    "dec-02": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
-    "dec-03": ("bn.batch_norm_forward; symbolic (scale_invariance)", "tests/test_bn.py", "-"),
-    "dec-04": ("bn.batch_norm_backward (Arora Lemma 2.4)", "tests/nets/test_measurements.py", "-"),
     "dec-05": ("nets.measurements.fisher_spectrum", "tests/nets/test_measurements.py", "fisher_width"),
     "ls-01": ("solvers.GradientDescent, bounds.gd_optimal_iterate_rate", "tests/solvers/test_gd.py", "ols_gd_vs_bngd"),
-    "ls-02": ("problems.LeastSquares.heterogeneous_features, bounds.kappa_star", "tests/test_bounds.py", "heterogeneous_features"),
     "ls-03": ("solvers.BNGD, bounds.bngd_spectrum, measures.fit_linear_rate", "tests/solvers/test_bngd.py", "kappa_star"),
-    "ls-04": ("bounds.kappa_star", "tests/test_bounds.py", "kappa_star, spectra"),
     "ls-05": ("solvers.BNGD", "tests/solvers/test_bngd.py", "lr_insensitivity, scaling_law"),
-    "ls-06": ("-", "-", "-"),
-    "ls-07": ("solvers.BNGD, solvers.GradientDescent", "tests/solvers/test_bngd.py", "heterogeneous_features"),
-    "hs-01": ("problems.GaussianHalfspace, problems.Normalized", "tests/problems/test_halfspace.py", "-"),
-    "hs-02": ("claims.halfspace (attribution)", "-", "-"),
-    "hs-03": ("problems.Normalized.hessian", "tests/problems/test_normalized.py", "-"),
-    "hs-04": ("solvers.GDNP, solvers.kohler_bound_ratio", "tests/solvers/test_gdnp.py", "gdnp_halfspace"),
-    "hs-05": ("solvers.GDNP, bounds.kohler_ols_bound", "tests/solvers/test_gdnp.py", "gdnp_halfspace"),
     "hs-06": ("solvers.GDNP, bounds.kohler_asymptotic_gap_rate", "tests/solvers/test_gdnp.py", "gdnp_halfspace"),
 }  # fmt: skip
 
+_INTRO = """\
+# Paper notes: the reference article, claim by claim
 
-def _cell(s: str, n: int | None = None) -> str:
+*Generated by `python -m bntheory.claims.notes` from `{ledger}`; do not edit by hand.*
+
+The reference article is a survey of batch normalization ("Batch normalization", an
+encyclopedic overview of Ioffe & Szegedy (2015) and the theory that followed). Every
+checkable statement in it is a `Claim` of the ledger (`bntheory/claims/`), run by
+`bntheory verify`.
+
+**How a verdict is decided.** Before anything runs, each claim declares the article's
+*literal reading* as a measurable predicate (quantity, comparison, stated value, tolerance
+and why that tolerance) and, where the literature supports one, a *corrected reading* with
+its source. The check only measures; one rule decides: literal holds -> **holds**; literal
+fails and corrected holds -> **holds-with-correction**; both fail -> **refuted**; a
+confidence interval straddles a threshold -> **inconclusive**. **not-testable-here** is
+kept for statements no computation here can touch, or whose data or optional dependency is
+missing (with the reason). Evidence is labelled: *measured* claims run the library;
+*source* claims are checked against what the cited paper reports (its tables, data sets and
+attributions, stored as data with the citation), never "measured". Stochastic
+measurements run over a pre-registered number of independent seeds and decide on a
+confidence interval of the effect. Every measured or source claim has a mutation test
+(`tests/claims/`) in which a deliberately broken ingredient flips its verdict.
+
+Refresh:
+
+```
+bntheory verify --json {ledger} --jobs 2      # full ledger, seed 0
+python -m bntheory.claims.notes                # rewrites this file from that JSON
+```
+
+{summary}
+"""
+
+
+def places() -> dict[str, tuple[str, str, str]]:
+    """Claim id -> (implemented in, tested in, figure), from the section modules'
+    ``PLACES`` dicts (falling back to the legacy table)."""
+    from bntheory.claims.registry import _MODULES
+
+    out = dict(_LEGACY_PLACES)
+    for name in _MODULES:
+        mod = importlib.import_module(f"bntheory.claims.{name}")
+        out.update(getattr(mod, "PLACES", {}))
+    return out
+
+
+def _cell(s, n: int | None = None) -> str:
     s = " ".join(str(s).split()).replace("|", "\\|")
     if n is not None and len(s) > n:
         s = s[: n - 1] + "…"
     return s
 
 
-def render_section(claims: list[dict]) -> str:
+class _Values(string.Formatter):
+    """Formats measured values: ``None`` (non-finite) prints as ``n/a`` whatever the spec."""
+
+    def format_field(self, value, format_spec):
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "n/a"
+        if isinstance(value, str) and format_spec and format_spec[-1] in "eEfFgG%":
+            return value
+        return super().format_field(value, format_spec)
+
+
+def render_explain(template: str, numbers: dict) -> str:
+    """Fill a claim's ``explain`` template with its measured values; a field the run did
+    not produce raises ``KeyError`` naming it."""
+    try:
+        return _Values().vformat(template, (), dict(numbers))
+    except KeyError as exc:
+        raise KeyError(f"explain template names {exc.args[0]!r}, not a measured value") from None
+
+
+def _verdict(c: dict) -> str:
+    return c["verdict"] if c["status"] == "ok" else "error"
+
+
+def render_section(claims: list[dict], where: dict | None = None) -> str:
     """Markdown table of one section's claims (from the ledger JSON)."""
+    where = places() if where is None else where
     lines = [
-        "| id | source | method | implemented | tested | figure | verdict | measured |",
-        "|---|---|---|---|---|---|---|---|",
+        "| id | evidence | implemented | tested | figure | verdict | measured |",
+        "|---|---|---|---|---|---|---|",
     ]
     for c in claims:
-        impl, test, fig = PLACES.get(c["id"], ("-", "-", "-"))
-        verdict = c["verdict"] if c["status"] == "ok" else "error"
+        impl, test, fig = where.get(c["id"], ("-", "-", "-"))
         measured = c["measured"] if c["status"] == "ok" else c["error"]
         lines.append(
-            f"| {c['id']} | {_cell(c['source'])} | {c['method']} | `{_cell(impl)}` | "
-            f"{_cell(test)} | {_cell(fig)} | **{verdict}** | {_cell(measured, 400)} |"
+            f"| {c['id']} | {c.get('evidence', 'measured')} | `{_cell(impl)}` | {_cell(test)} | "
+            f"{_cell(fig)} | **{_verdict(c)}** | {_cell(measured, 300)} |"
         )
     return "\n".join(lines)
 
 
+def _reading(label: str, r: dict | None, result) -> list[str]:
+    if not r:
+        return []
+    out = f"- *{label}*: {_cell(r['text'])} — `{'; '.join(r['predicates'])}`"
+    if r.get("source"):
+        out += f" (source: {_cell(r['source'])})"
+    out += f". Tolerance: {_cell(r['why'])}"
+    if result is not None and result != "n/a":
+        out += {True: " → **true**", False: " → **false**", None: " → **undecided**"}[result]
+    return [out]
+
+
+def render_claim(c: dict, explain: str = "") -> str:
+    """One claim's block: quote, readings and their evaluation, measurement, explanation."""
+    lines = [f"### {c['id']} — **{_verdict(c)}**", "", f"> {_cell(c['quote'])}", ""]
+    lines.append(f"- *Source*: {_cell(c['source'])}; *evidence*: {c.get('evidence', 'measured')}.")
+    dec = c.get("decision") or {}
+    lines += _reading("Literal reading", c.get("literal"), dec.get("literal"))
+    lines += _reading("Corrected reading", c.get("corrected"), dec.get("corrected"))
+    if c["status"] != "ok":
+        lines.append(f"- *Error*: {_cell(c['error'])}")
+    elif c.get("evidence") == "none":
+        lines.append(f"- *Why not testable here*: {_cell(c.get('untestable', ''))}")
+    else:
+        label = "Checked against the source" if c.get("evidence") == "source" else "Measured"
+        m = f"- *{label}*: {_cell(c['measured'])}"
+        if c.get("citation"):
+            m += f" ({_cell(c['citation'])})"
+        lines.append(m)
+        if c.get("note"):
+            lines.append(f"- *Note*: {_cell(c['note'])}")
+    if explain and c["status"] == "ok":
+        lines += ["", render_explain(explain, c.get("numbers", {}))]
+    return "\n".join(lines)
+
+
 def render_summary(report: dict) -> str:
-    """One line: tally, seed and mode of the run the tables come from."""
+    """One line: tally, seed and mode of the run the notes come from."""
     s = report["summary"]
     parts = ", ".join(f"{n} {k}" for k, n in s.items() if n)
     mode = "quick" if report.get("quick") else "full"
     return (
-        f"Generated from `bntheory verify{' --quick' if report.get('quick') else ''} "
-        f"--seed {report.get('seed', 0)}` ({mode}): {len(report['claims'])} claims: {parts}."
+        f"**This run** (`bntheory verify{' --quick' if report.get('quick') else ''} "
+        f"--seed {report.get('seed', 0)}`, {mode} mode): {len(report['claims'])} claims: {parts}."
     )
 
 
-def _replace_block(text: str, name: str, body: str) -> str:
-    begin, end = f"<!-- ledger:{name}:begin -->", f"<!-- ledger:{name}:end -->"
-    pat = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-    if not pat.search(text):
-        raise ValueError(f"notes: marker {begin} ... {end} not found")
-    return pat.sub(lambda _: f"{begin}\n{body}\n{end}", text)
+def render_notes(report: dict, *, ledger: str = DEFAULT_LEDGER) -> str:
+    """The whole notes file from ``report`` (a ledger JSON dict)."""
+    from bntheory.claims.registry import all_claims
+
+    explains = {c.id: c.explain for c in all_claims()}
+    where = places()
+    out = [_INTRO.format(ledger=ledger, summary=render_summary(report))]
+    for k, (slug, title) in enumerate(SECTIONS.items(), 1):
+        rows = [c for c in report["claims"] if c["section"] == slug]
+        if not rows:
+            continue
+        out += [f"## {k}. {title}", "", render_section(rows, where), ""]
+        for c in rows:
+            out += [render_claim(c, explains.get(c["id"], "")), ""]
+    return "\n".join(out).rstrip() + "\n"
 
 
-def update_notes(notes: str | Path, report: dict) -> str:
-    """Rewrite the generated blocks of ``notes`` from ``report`` (a ledger JSON dict);
-    returns the new text (also written to the file)."""
-    path = Path(notes)
-    text = path.read_text(encoding="utf-8")
-    text = _replace_block(text, "summary", render_summary(report))
-    for sec in SECTIONS:
-        rows = [c for c in report["claims"] if c["section"] == sec]
-        if f"<!-- ledger:{sec}:begin -->" in text:
-            text = _replace_block(text, sec, render_section(rows))
-    path.write_text(text, encoding="utf-8")
+def update_notes(notes: str | Path, report: dict, *, ledger: str = DEFAULT_LEDGER) -> str:
+    """Write the notes rendered from ``report`` to ``notes`` (atomically); returns the text."""
+    from bntheory._io import atomic_write_text
+
+    text = render_notes(report, ledger=ledger)
+    atomic_write_text(Path(notes), text)
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bntheory.claims.notes", description=__doc__)
-    p.add_argument(
-        "--json", help="ledger JSON from `bntheory verify --json` (default: run --quick)"
-    )
+    p.add_argument("--json", default=DEFAULT_LEDGER, help=f"ledger JSON (default {DEFAULT_LEDGER})")
     p.add_argument("--notes", default="paper_notes.md", help="notes file (default paper_notes.md)")
     args = p.parse_args(argv)
-    if args.json:
-        report = json.loads(Path(args.json).read_text(encoding="utf-8"))
-    else:
-        from bntheory.claims import all_claims, report_dict, run_claims
-
-        report = report_dict(run_claims(all_claims(), quick=True, seed=0), seed=0, quick=True)
-    update_notes(args.notes, report)
+    report = json.loads(Path(args.json).read_text(encoding="utf-8"))
+    update_notes(args.notes, report, ledger=args.json)
     return 0
 
 

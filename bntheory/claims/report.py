@@ -25,6 +25,9 @@ __all__ = [
     "write_json",
 ]
 
+#: The reference article, cited by its title.
+ARTICLE = "Batch normalization (encyclopedic survey article; the ledger's reference article)"
+
 _ORDER = [
     Verdict.HOLDS,
     Verdict.HOLDS_WITH_CORRECTION,
@@ -58,6 +61,8 @@ def format_table(results: Sequence[ClaimResult], *, width: int = 160) -> str:
     rows = []
     for r in results:
         measured = r.outcome.measured if r.outcome is not None else "ERROR: " + r.error
+        if r.claim.evidence == "source" and r.outcome is not None:
+            measured = "[source] " + measured
         rows.append(
             [r.claim.id, r.claim.section, r.claim.method, r.claim.stated, measured, r.verdict.value]
         )
@@ -88,7 +93,7 @@ def report_dict(
     """The JSON-able report; ``timings=False`` drops the only non-deterministic field."""
     d = {
         "bntheory_version": __version__,
-        "article": "reference/000_fa08f9062c65aaf7.txt",
+        "article": ARTICLE,
         "seed": int(seed),
         "quick": bool(quick),
         "summary": summary_counts(results),
@@ -103,9 +108,17 @@ def report_dict(
 
 
 def write_json(path: str | Path, report: dict) -> Path:
-    path = Path(path)
-    path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
+    from bntheory._io import atomic_write_text
+
+    return atomic_write_text(Path(path), json.dumps(report, indent=2, sort_keys=False) + "\n")
+
+
+_EVIDENCE_LABEL = {
+    "measured": "measured",
+    "source": "checked against the source",
+    "none": "not testable here",
+}
+_RESULT = {True: "true", False: "false", None: "undecided"}
 
 
 def _md(s: str) -> str:
@@ -143,8 +156,27 @@ def to_markdown(results: Sequence[ClaimResult], *, seed: int, quick: bool) -> st
         for r in rs:
             note = r.outcome.note if r.outcome is not None else r.error
             out.append(
-                f"- **{r.claim.id}** — “{_md(r.claim.quote)}” — source: {_md(r.claim.source)}."
+                f"- **{r.claim.id}** — “{_md(r.claim.quote)}” — source: {_md(r.claim.source)}; "
+                f"evidence: {_EVIDENCE_LABEL[r.claim.evidence]}."
             )
+            for label, reading in (("literal", r.claim.literal), ("corrected", r.claim.corrected)):
+                if reading is not None:
+                    res = (r.decision or {}).get(label)
+                    out.append(
+                        f"  {label} reading: {_md(reading.text)} "
+                        f"(`{'; '.join(p.describe() for p in reading.predicates)}`"
+                        f"{'; source: ' + _md(reading.source) if reading.source else ''})"
+                        f" -> {_RESULT.get(res, 'n/a')}."
+                    )
+            if quick and r.claim.quick_note:
+                out.append(f"  quick mode: {_md(r.claim.quick_note)}")
+            if r.measurement is not None and r.measurement.intervals:
+                ivs = ", ".join(
+                    f"{k} in [{lo:.4g}, {hi:.4g}]"
+                    for k, (lo, hi) in r.measurement.intervals.items()
+                    if lo is not None and hi is not None
+                )
+                out.append(f"  95 % intervals: {ivs}.")
             if note:
                 out.append(f"  {_md(note)}")
         out.append("")
