@@ -1,0 +1,319 @@
+"""The train-mode objective of a PyTorch model as a bntheory problem.
+
+``TorchObjective(model, loss_fn, (X, y), bn="train")`` exposes ``dim``, ``x0``, ``loss``,
+``grad``, ``hvp`` and ``hessian`` over the flat vector of the selected parameters, so every
+measure of :mod:`bntheory.measures` (``hessian_operator``, ``top_eigenvalues``,
+``lanczos``, ``slq_density``, ``hutchinson_trace``) works on a user's own network.
+
+BN modes
+--------
+``"train"``
+    Batch statistics of ``X``: the objective that BN training minimises (Ioffe & Szegedy
+    2015, Alg. 1); its Hessian includes the coupling of all examples through the mean and
+    variance of the batch.
+``"eval"``
+    The model's running statistics (the inference map of Alg. 2): the surrogate general
+    Hessian tools (PyHessian, hessian-eigenthings) measure, since they call ``model.eval()``.
+``"frozen"``
+    Batch statistics computed once at the model's current parameters and then held fixed
+    (a Gauss-Newton-like surrogate: the statistics do not depend on the parameters).
+
+The user's model is never modified: the objective works on a private deep copy (cast to
+``dtype``), evaluated with :func:`torch.func.functional_call`, so parameters, buffers
+(running statistics, ``num_batches_tracked``) and ``training`` flags of ``model`` are the
+same after any call. Modules other than BN are evaluated in eval mode (dropout off), so the
+objective is a deterministic function of the parameters.
+
+Hessian-vector products are reverse-over-reverse (double backward). Not
+``torch.func.hessian`` (forward-over-reverse through ``F.batch_norm``): in torch 2.13 it
+returned O(1)-wrong second derivatives in the d(dL/dgamma)/dW block of affine BN, while
+double backward agrees with bntheory's exact NumPy R-operator to round-off
+(``tests/torch/test_objective.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["BN_MODES", "TorchObjective", "require_torch"]
+
+BN_MODES = ("train", "eval", "frozen")
+
+#: Largest ``dim`` for which :meth:`TorchObjective.hessian` builds the dense matrix
+#: (``dim`` HVPs and ``8 dim^2`` bytes); override with ``hessian(x, max_dim=...)``.
+DENSE_HESSIAN_MAX_DIM = 4000
+
+
+def require_torch():
+    """Import torch, or raise ImportError naming the extra that installs it."""
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - exercised without torch
+        raise ImportError("bntheory.torch needs PyTorch: pip install 'bntheory[torch]'") from exc
+    return torch
+
+
+def _is_bn(module) -> bool:
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    return isinstance(module, _BatchNorm)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    name: str
+    shape: tuple[int, ...]
+    start: int
+    stop: int
+
+
+def _select(model, params) -> list[str]:
+    """Names (in ``model.named_parameters()`` order) of the selected parameters."""
+    torch = require_torch()
+    named = [(n, p) for n, p in model.named_parameters()]
+    if params is None:
+        return [n for n, p in named if p.requires_grad]
+    if isinstance(params, torch.nn.Module):
+        ids = {id(p) for p in params.parameters()}
+        out = [n for n, p in named if id(p) in ids]
+        if not out:
+            raise ValueError("params: the module given holds none of the model's parameters")
+        return out
+    if callable(params):
+        out = [n for n, p in named if params(n, p)]
+        if not out:
+            raise ValueError("params: the predicate selected no parameter")
+        return out
+    if isinstance(params, str):
+        params = [params]
+    if isinstance(params, Iterable):
+        want = list(params)
+        known = {n for n, _ in named}
+        bad = [w for w in want if not isinstance(w, str) or w not in known]
+        if bad:
+            raise ValueError(f"params: unknown parameter names {bad} (known: {sorted(known)})")
+        return [n for n, _ in named if n in set(want)]
+    raise TypeError(
+        "params must be None, a list of names, an nn.Module or a predicate (name, param) -> bool"
+    )
+
+
+class TorchObjective:
+    """Loss of ``model`` on one batch as a function of the selected parameters.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model; BN layers are ``torch.nn.BatchNorm1d/2d/3d`` (any ``_BatchNorm``).
+    loss_fn : callable
+        ``loss_fn(output, y) -> scalar tensor`` (e.g. ``torch.nn.functional.cross_entropy``).
+    batch : (X, y)
+        Tensors or arrays; floating ``X`` is cast to ``dtype``; ``y`` is cast to ``dtype``
+        when floating and kept as is otherwise (class labels).
+    bn : {"train", "eval", "frozen"}
+        Which statistics BN uses (module docstring).
+    params : None, str, list of str, nn.Module or callable, optional
+        The parameters the objective is a function of (others stay at their values):
+        all trainable ones (default), names from ``model.named_parameters()``, the
+        parameters of a submodule, or a predicate ``(name, param) -> bool``.
+    dtype : torch.dtype, optional
+        Default ``torch.float64`` (float32 works with correspondingly looser agreement).
+
+    Attributes
+    ----------
+    dim : int
+        Number of selected scalar parameters.
+    x0 : numpy.ndarray
+        The selected parameters' current values, flattened (float64).
+    names : tuple of str
+        Selected parameter names, in flat-vector order.
+    """
+
+    def __init__(
+        self,
+        model,
+        loss_fn: Callable,
+        batch,
+        *,
+        bn: str = "train",
+        params=None,
+        dtype=None,
+    ) -> None:
+        torch = require_torch()
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not callable(loss_fn):
+            raise TypeError("loss_fn must be callable: loss_fn(output, y) -> scalar tensor")
+        if bn not in BN_MODES:
+            raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
+        dtype = torch.float64 if dtype is None else dtype
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError("batch must be a pair (X, y)")
+        X, y = (torch.as_tensor(t) for t in batch)
+        X = X.to(dtype) if X.is_floating_point() else X
+        y = y.to(dtype) if y.is_floating_point() else y
+        if X.shape[0] < 1 or (y.ndim and y.shape[0] != X.shape[0]):
+            raise ValueError(
+                f"batch: X and y must have the same positive number of rows, got "
+                f"{tuple(X.shape)} and {tuple(y.shape)}"
+            )
+        if X.is_floating_point() and not bool(torch.isfinite(X).all()):
+            raise ValueError("batch: X contains NaN or inf")
+        self.bn_mode = bn
+        self.loss_fn = loss_fn
+        self.dtype = dtype
+        self._X, self._y = X, y
+        self.names = tuple(_select(model, params))  # ids of a submodule refer to model
+        net = copy.deepcopy(model).to(dtype)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        bns = [m for m in net.modules() if _is_bn(m)]
+        net.eval()  # dropout etc. off: a deterministic function of the parameters
+        if bn == "train":
+            for m in bns:
+                m.train()
+        elif bn in ("eval", "frozen"):
+            for m in bns:
+                if m.running_mean is None or m.running_var is None:
+                    raise ValueError(
+                        f"bn={bn!r} needs running statistics, but a BN layer has "
+                        "track_running_stats=False"
+                    )
+        self._net = net
+        self._params = dict(net.named_parameters())
+        self._buffers = dict(net.named_buffers())
+        slots, off = [], 0
+        for n in self.names:
+            shp = tuple(self._params[n].shape)
+            size = int(np.prod(shp)) if shp else 1
+            slots.append(_Slot(n, shp, off, off + size))
+            off += size
+        self._slots = tuple(slots)
+        self.dim = off
+        if self.dim == 0:
+            raise ValueError("params: the selection has no scalar parameters")
+        self.x0 = np.concatenate(
+            [self._params[s.name].detach().reshape(-1).cpu().double().numpy() for s in slots]
+        )
+        if bn == "frozen":
+            self._freeze_statistics(bns)
+
+    # ------------------------------------------------------------------ internals
+    def _freeze_statistics(self, bns) -> None:
+        """Set the copy's running statistics to the batch statistics at ``x0`` (the biased
+        variance, which train-mode BN normalizes with), then evaluate in eval mode."""
+        torch = require_torch()
+        seen: dict = {}
+        hooks = [
+            m.register_forward_pre_hook(lambda mod, inp: seen.__setitem__(mod, inp[0].detach()))
+            for m in bns
+        ]
+        for m in bns:
+            m.train()
+        try:
+            with torch.no_grad():
+                self._call(self._tensor(self.x0))
+        finally:
+            for h in hooks:
+                h.remove()
+        for m in bns:
+            x = seen[m]
+            dims = [0] + list(range(2, x.ndim))
+            with torch.no_grad():
+                m.running_mean.copy_(x.mean(dim=dims))
+                m.running_var.copy_(x.var(dim=dims, unbiased=False))
+            m.eval()
+        self._buffers = dict(self._net.named_buffers())
+
+    def _tensor(self, x):
+        torch = require_torch()
+        a = np.asarray(x, dtype=np.float64)
+        if a.shape != (self.dim,):
+            raise ValueError(f"x must have shape ({self.dim},), got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError("x contains NaN or inf")
+        return torch.as_tensor(a, dtype=self.dtype)
+
+    def _unflatten(self, t) -> dict:
+        return {s.name: t[s.start : s.stop].reshape(s.shape) for s in self._slots}
+
+    def _call(self, t):
+        """Loss at flat parameters ``t`` (a tensor); running buffers are clones, so even
+        train-mode BN leaves the copy's statistics untouched."""
+        from torch.func import functional_call
+
+        values = dict(self._params)
+        values.update(self._unflatten(t))
+        bufs = {k: b.clone() for k, b in self._buffers.items()}
+        out = functional_call(self._net, (values, bufs), (self._X,))
+        loss = self.loss_fn(out, self._y)
+        if loss.ndim != 0:
+            raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
+        return loss
+
+    def _vector(self, v, name: str):
+        torch = require_torch()
+        a = np.asarray(v, dtype=np.float64)
+        if a.shape != (self.dim,):
+            raise ValueError(f"{name} must have shape ({self.dim},), got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or inf")
+        return torch.as_tensor(a, dtype=self.dtype)
+
+    # ------------------------------------------------------------------ the problem API
+    def loss(self, x) -> float:
+        """The objective at ``x``."""
+        torch = require_torch()
+        with torch.no_grad():
+            return float(self._call(self._tensor(x)))
+
+    def loss_and_grad(self, x) -> tuple[float, np.ndarray]:
+        """The objective and its gradient at ``x`` (one backward pass)."""
+        torch = require_torch()
+        t = self._tensor(x).requires_grad_(True)
+        L = self._call(t)
+        (g,) = torch.autograd.grad(L, t)
+        return float(L.detach()), g.detach().double().numpy()
+
+    def grad(self, x) -> np.ndarray:
+        """The gradient at ``x``."""
+        return self.loss_and_grad(x)[1]
+
+    def hvp(self, x, v) -> np.ndarray:
+        """Hessian-vector product at ``x`` by double backward (exact to round-off)."""
+        torch = require_torch()
+        t = self._tensor(x).requires_grad_(True)
+        u = self._vector(v, "v")
+        (g,) = torch.autograd.grad(self._call(t), t, create_graph=True)
+        (hv,) = torch.autograd.grad(g @ u, t)
+        return hv.detach().double().numpy()
+
+    def hessian(self, x, *, max_dim: int = DENSE_HESSIAN_MAX_DIM) -> np.ndarray:
+        """Dense Hessian (``dim`` HVPs on identity columns); refuses ``dim > max_dim``."""
+        if self.dim > max_dim:
+            raise ValueError(
+                f"hessian: dim {self.dim} > max_dim {max_dim} (it costs dim HVPs and "
+                f"{8 * self.dim**2 / 1e9:.1f} GB); use a matrix-free measure or raise max_dim"
+            )
+        eye = np.eye(self.dim)
+        return np.column_stack([self.hvp(x, eye[:, j]) for j in range(self.dim)])
+
+    def groups(self) -> dict[str, list[str]]:
+        """Selected parameter names grouped by the module that owns them (per-layer use:
+        ``TorchObjective(..., params=names)`` for each group)."""
+        out: dict[str, list[str]] = {}
+        for n in self.names:
+            out.setdefault(n.rsplit(".", 1)[0] if "." in n else "", []).append(n)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"TorchObjective(dim={self.dim}, bn={self.bn_mode!r}, "
+            f"params={len(self.names)} tensors, dtype={self.dtype})"
+        )
