@@ -24,8 +24,8 @@ The user's model is never modified: the objective works on a private deep copy (
 same after any call. Modules other than BN are evaluated in eval mode (dropout off), so the
 objective is a deterministic function of the parameters.
 
-Hessian-vector products are reverse-over-reverse (double backward). Not
-``torch.func.hessian`` (forward-over-reverse through ``F.batch_norm``): in torch 2.13 it
+Hessian-vector products are forward-over-reverse (``jvp`` of ``grad``) or
+reverse-over-reverse (double backward). Not ``torch.func.hessian`` (forward-over-reverse through ``F.batch_norm``): in torch 2.13 it
 returned O(1)-wrong second derivatives in the d(dL/dgamma)/dW block of affine BN, while
 double backward agrees with bntheory's exact NumPy R-operator to round-off
 (``tests/torch/test_objective.py``).
@@ -39,9 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BN_MODES", "TorchObjective", "require_torch"]
+__all__ = ["BN_MODES", "HVP_METHODS", "TorchObjective", "require_torch"]
 
 BN_MODES = ("train", "eval", "frozen")
+HVP_METHODS = ("double-backward", "jvp")
 
 #: Largest ``dim`` for which :meth:`TorchObjective.hessian` builds the dense matrix
 #: (``dim`` HVPs and ``8 dim^2`` bytes); override with ``hessian(x, max_dim=...)``.
@@ -122,6 +123,12 @@ class TorchObjective:
         parameters of a submodule, or a predicate ``(name, param) -> bool``.
     dtype : torch.dtype, optional
         Default ``torch.float64`` (float32 works with correspondingly looser agreement).
+    hvp_method : {"double-backward", "jvp"}
+        Reverse-over-reverse (default) or forward-over-reverse (``torch.func.jvp`` of
+        ``torch.func.grad``: ~10 % cheaper on a conv net, several times slower on small
+        MLPs in torch 2.13, ``benchmarks/bench_torch.py``). Both agree with the NumPy
+        R-operator to round-off (tests); ``torch.func.hessian`` is not used (module
+        docstring).
 
     Attributes
     ----------
@@ -142,12 +149,16 @@ class TorchObjective:
         bn: str = "train",
         params=None,
         dtype=None,
+        hvp_method: str = "double-backward",
     ) -> None:
         torch = require_torch()
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not callable(loss_fn):
             raise TypeError("loss_fn must be callable: loss_fn(output, y) -> scalar tensor")
+        if hvp_method not in HVP_METHODS:
+            raise ValueError(f"hvp_method must be one of {HVP_METHODS}, got {hvp_method!r}")
+        self.hvp_method = hvp_method
         if bn not in BN_MODES:
             raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
         dtype = torch.float64 if dtype is None else dtype
@@ -286,10 +297,13 @@ class TorchObjective:
         return self.loss_and_grad(x)[1]
 
     def hvp(self, x, v) -> np.ndarray:
-        """Hessian-vector product at ``x`` by double backward (exact to round-off)."""
+        """Hessian-vector product at ``x`` (exact to round-off; ``hvp_method``)."""
         torch = require_torch()
-        t = self._tensor(x).requires_grad_(True)
+        t = self._tensor(x)
         u = self._vector(v, "v")
+        if self.hvp_method == "jvp":
+            return torch.func.jvp(torch.func.grad(self._call), (t,), (u,))[1].double().numpy()
+        t.requires_grad_(True)
         (g,) = torch.autograd.grad(self._call(t), t, create_graph=True)
         (hv,) = torch.autograd.grad(g @ u, t)
         return hv.detach().double().numpy()

@@ -87,6 +87,7 @@ def setup():
     return net, model, obj, X, Y, _perm(net, model)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_train_mode_matches_numpy_twin(setup):
     net, model, obj, X, Y, perm = setup
     assert obj.dim == net.dim
@@ -96,8 +97,10 @@ def test_train_mode_matches_numpy_twin(setup):
     np.testing.assert_allclose(g_t, g_np[perm], rtol=0, atol=1e-13 * np.abs(g_np).max())
     v = np.random.default_rng(4).standard_normal(obj.dim)
     hv_np = net.hvp(X, Y, v[np.argsort(perm)])  # v in numpy layout
-    hv_t = obj.hvp(obj.x0, v)
-    np.testing.assert_allclose(hv_t, hv_np[perm], rtol=0, atol=1e-12 * np.abs(hv_np).max())
+    for method in ("jvp", "double-backward"):
+        o = TorchObjective(model, _mse, (X, Y), bn="train", hvp_method=method)
+        hv_t = o.hvp(o.x0, v)
+        np.testing.assert_allclose(hv_t, hv_np[perm], rtol=0, atol=1e-12 * np.abs(hv_np).max())
 
 
 def test_eval_mode_matches_numpy_inference_map(setup):
