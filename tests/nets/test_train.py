@@ -69,5 +69,7 @@ def test_digits_loads_and_missing_sklearn_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(ImportError, match=r"bntheory\[data\]"):
+    from bntheory.nets.data import DataUnavailable  # deliberately not an ImportError
+
+    with pytest.raises(DataUnavailable, match=r"bntheory\[data\]"):
         load_digits_split()
