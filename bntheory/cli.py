@@ -144,7 +144,10 @@ def _writable_dir(path: str | Path, what: str) -> Path:
 
 def _writable_file(path: str | Path, what: str) -> Path:
     path = Path(path)
-    _writable_dir(path.parent if str(path.parent) else Path("."), f"folder of {what}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():  # never create folders the user did not ask for
+        raise UsageError(f"{what} {str(path)!r}: folder {str(parent)!r} does not exist")
+    _writable_dir(parent, f"folder of {what}")
     if path.is_dir():
         raise UsageError(f"{what} {str(path)!r} is a directory")
     return path
@@ -158,7 +161,51 @@ def _run_experiment(exp: Experiment, quick: bool, out: Path) -> tuple[str, int, 
 
 
 # --------------------------------------------------------------------------- commands
+def _progress(total: int):
+    """A tqdm bar on stderr when it is a terminal (and tqdm is installed), else None."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="claim", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def _details(results) -> str:
+    """Every field of each result, untruncated (``verify --details``)."""
+    out = []
+    for r in results:
+        d = r.to_dict()
+        out.append(f"== {d['id']} ({d['section']}): {d['verdict']}")
+        out.append(f"quote: {d['quote']}")
+        out.append(f"source: {d['source']}; evidence: {d['evidence']}")
+        for label in ("literal", "corrected"):
+            rd = d.get(label)
+            if rd:
+                res = (d.get("decision") or {}).get(label)
+                out.append(
+                    f"{label} reading: {rd['text']} [{'; '.join(rd['predicates'])}] "
+                    f"(why: {rd['why']}{'; source: ' + rd['source'] if rd['source'] else ''}) "
+                    f"-> {res}"
+                )
+        if d.get("untestable"):
+            out.append(f"not testable here: {d['untestable']}")
+        out.append(f"measured: {d['measured'] or d.get('error', '')}")
+        for k, v in d.get("numbers", {}).items():
+            iv = d.get("intervals", {}).get(k)
+            out.append(f"  {k} = {v}" + (f"  (95 % interval {iv[0]}, {iv[1]})" if iv else ""))
+        if d.get("note"):
+            out.append(f"note: {d['note']}")
+        if d.get("error"):
+            out.append(f"error: {d['error']}")
+        out.append(f"re-run alone: bntheory verify --only {d['id']} --details")
+        out.append("")
+    return "\n".join(out)
+
+
 def _cmd_verify(args) -> int:
+    from bntheory._io import atomic_write_text
     from bntheory.claims import (
         all_claims,
         format_table,
@@ -169,6 +216,8 @@ def _cmd_verify(args) -> int:
     )
     from bntheory.claims.report import summary_line, write_json
 
+    if args.jobs is None:
+        args.jobs = max(1, min(4, os.cpu_count() or 1))
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     if args.seed < 0:
@@ -179,20 +228,41 @@ def _cmd_verify(args) -> int:
         claims = select(all_claims(), args.only)
     except ValueError as exc:
         raise UsageError(f"--{exc}") from None
+    bar = _progress(len(claims))
+
+    def tick(r):
+        if bar is not None:
+            bar.set_postfix_str(f"{r.claim.id}: {r.verdict.value}", refresh=False)
+            bar.update(1)
+
     t0 = time.perf_counter()
-    results = run_claims(claims, quick=args.quick, seed=args.seed, jobs=args.jobs)
+    try:
+        results = run_claims(
+            claims, quick=args.quick, seed=args.seed, jobs=args.jobs, progress=tick
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     total = time.perf_counter() - t0
-    print(format_table(results))
+    if args.details:
+        print(_details(results))
+    else:
+        width = None if args.wide else shutil.get_terminal_size((160, 24)).columns
+        print(format_table(results, width=width or 10_000))
     print()
     print(
         f"{summary_line(results)}  [{total:.1f} s, seed {args.seed}, {'quick' if args.quick else 'full'}]"
     )
+    if args.quick:
+        marked = [r.claim.id for r in results if r.claim.quick_note]
+        if marked:
+            print(f"quick mode: {', '.join(marked)} may differ from the full run (see --details)")
     if json_path is not None:
         write_json(
             json_path, report_dict(results, seed=args.seed, quick=args.quick, total_seconds=total)
         )
     if md_path is not None:
-        md_path.write_text(to_markdown(results, seed=args.seed, quick=args.quick), encoding="utf-8")
+        atomic_write_text(md_path, to_markdown(results, seed=args.seed, quick=args.quick))
     errored = [r for r in results if r.status == "error"]
     for r in errored:
         print(f"bntheory: check {r.claim.id} errored: {r.error}", file=sys.stderr)
@@ -371,7 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--json", metavar="PATH", help="write the JSON report here")
     v.add_argument("--markdown", metavar="PATH", help="write the Markdown report here")
-    v.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    v.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: the number of CPUs, at most 4; verdicts do not depend on it)",
+    )
+    v.add_argument("--wide", action="store_true", help="do not cut the table to the terminal width")
+    v.add_argument(
+        "--details", action="store_true", help="every field of each claim, untruncated"
+    )
     v.add_argument("--seed", type=int, default=0, metavar="S", help="master seed (default 0)")
     v.set_defaults(func=_cmd_verify)
 
@@ -425,6 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bntheory: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `bntheory verify | head -1`: the reader left, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

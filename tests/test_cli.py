@@ -232,3 +232,35 @@ def test_data_install_fashion_without_apt_says_what_to_do(
     assert cli.main(["data", "install", "fashion-mnist"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bntheory: data install fashion-mnist failed:") and needle in err
+
+
+def test_verify_rejects_empty_only_and_missing_json_folder(tmp_path, capsys):
+    from bntheory.cli import main
+
+    assert main(["verify", "--only", ""]) == 2
+    assert "empty selection" in capsys.readouterr().err
+    missing = tmp_path / "no" / "such" / "out.json"
+    assert main(["verify", "--only", "head-01", "--json", str(missing)]) == 2
+    assert "does not exist" in capsys.readouterr().err and not missing.parent.exists()
+
+
+def test_verify_details_shows_readings_and_rerun_command(capsys):
+    from bntheory.cli import main
+
+    assert main(["verify", "--only", "head-02", "--details", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "literal reading:" in out and "corrected reading:" in out and "-> False" in out
+    assert "bntheory verify --only head-02" in out
+
+
+def test_verify_into_a_closed_pipe_exits_quietly():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        f"{sys.executable} -m bntheory verify --only headline --jobs 1 | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

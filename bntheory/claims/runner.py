@@ -200,9 +200,13 @@ def select(claims: Sequence[Claim], only: Sequence[str] | None) -> list[Claim]:
     ValueError
         naming ``only`` when an entry matches no section and no claim id.
     """
-    if not only:
+    if only is None or (not isinstance(only, str) and len(only) == 0):
         return list(claims)
+    if isinstance(only, str):
+        only = [only]
     wanted = [w.strip() for item in only for w in item.split(",") if w.strip()]
+    if not wanted:
+        raise ValueError("only: empty selection (give a section slug or a claim id)")
     out = []
     for w in wanted:
         hits = [c for c in claims if c.section == w or c.id == w]

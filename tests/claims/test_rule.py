@@ -17,9 +17,6 @@ from bntheory.claims.registry import _MODULES
 
 #: Section modules not yet converted to the rule (must shrink to empty).
 LEGACY: set[str] = {
-    "forward",
-    "backward",
-    "inference",
     "ics",
     "landscape",
     "shift",
