@@ -9,12 +9,30 @@ import numpy as np
 Array = np.ndarray
 
 
-def as_vector(x: object, name: str, dim: int | None = None) -> Array:
-    """Return ``x`` as a finite float64 1-D array (of length ``dim`` when given)."""
+def _float_array(x: object, name: str) -> Array:
+    """``x`` as a float64 array; complex input is rejected by name (casting it to real would
+    silently drop the imaginary part, with a leaked ``ComplexWarning``)."""
     try:
-        arr = np.array(x, dtype=np.float64)
+        raw = np.asarray(x)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be array-like of numbers") from exc
+    if np.iscomplexobj(raw):
+        raise TypeError(f"{name} must be real, got complex values (dtype {raw.dtype})")
+    try:
+        return np.array(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be array-like of real numbers") from exc
+
+
+def as_real_array(x: object, name: str) -> Array:
+    """``x`` as a float64 array of any shape; TypeError naming ``name`` for complex or
+    non-numeric input (no ``ComplexWarning``)."""
+    return _float_array(x, name)
+
+
+def as_vector(x: object, name: str, dim: int | None = None) -> Array:
+    """Return ``x`` as a finite float64 1-D array (of length ``dim`` when given)."""
+    arr = _float_array(x, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.size == 0:
@@ -28,10 +46,7 @@ def as_vector(x: object, name: str, dim: int | None = None) -> Array:
 
 def as_matrix(x: object, name: str, shape: tuple[int | None, int | None] = (None, None)) -> Array:
     """Return ``x`` as a finite float64 2-D array with the given (partial) shape."""
-    try:
-        arr = np.array(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be array-like of numbers") from exc
+    arr = _float_array(x, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
     for k, want in enumerate(shape):

@@ -27,6 +27,7 @@ import numpy as np
 
 __all__ = [
     "BNCache",
+    "BackwardBeforeForwardError",
     "BatchNorm",
     "FoldedAffine",
     "batch_norm_backward",
@@ -141,6 +142,58 @@ def _moments(x: Array, name: str = "x") -> tuple[Array, Array, int]:
             raise ValueError(f"{name} contains NaN or inf")
         raise ValueError(f"{name}: values too large, the batch variance overflows")
     return mean, var, m
+
+
+class BackwardBeforeForwardError(ValueError, RuntimeError):
+    """:meth:`BatchNorm.backward` called before any :meth:`BatchNorm.forward`.
+
+    A ``ValueError`` (bad call order, like bad input) and, for code written against
+    earlier versions, a ``RuntimeError``."""
+
+
+def _fold_params(
+    mean: Array, var: Array, gamma: Array, beta: Array, eps: float
+) -> tuple[Array, Array]:
+    """``scale = gamma / sqrt(var + eps)`` and ``shift = beta - scale * mean`` (float64),
+    with a ValueError naming the arguments instead of inf/NaN and an overflow warning."""
+    denom = var + eps
+    if np.any(denom <= 0):
+        raise ValueError("var + eps must be positive in every channel (eps=0 with a zero variance)")
+    with np.errstate(all="ignore"):
+        scale = gamma / np.sqrt(denom)
+        shift = beta - scale * mean
+    if not np.all(np.isfinite(scale)):
+        raise ValueError(
+            "gamma, var and eps: gamma / sqrt(var + eps) overflows float64 (variance too small "
+            "for eps, or gamma too large)"
+        )
+    if not np.all(np.isfinite(shift)):
+        raise ValueError(
+            "mean and beta: the shift beta - gamma * mean / sqrt(var + eps) overflows float64"
+        )
+    return scale, shift
+
+
+def _apply_affine(x: Array, scale: Array, shift: Array) -> Array:
+    """``x * scale + shift`` per channel in the precision of ``x``; a ValueError naming the
+    argument when the folded parameters do not fit the dtype of ``x`` or the output
+    overflows (inference mode gets the same guards as training mode)."""
+    if x.dtype == np.float32:
+        big = float(np.finfo(np.float32).max)
+        if np.any(np.abs(scale) > big) or np.any(np.abs(shift) > big):
+            raise ValueError(
+                "x is float32 but gamma / sqrt(var + eps) or the shift exceeds the float32 "
+                "range; pass float64 x"
+            )
+    bs = _bshape(x)
+    with np.errstate(all="ignore"):
+        y = x * scale.astype(x.dtype).reshape(bs)
+        y += shift.astype(x.dtype).reshape(bs)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(
+            f"x: values too large, the inference output scale * x + shift overflows {x.dtype}"
+        )
+    return y
 
 
 # --------------------------------------------------------------------------- Algorithm 1
@@ -305,14 +358,10 @@ def batch_norm_inference(x, mean, var, gamma, beta, eps: float = 1e-5) -> Array:
     var = _check_param(var, "var", C, np.float64)
     if np.any(var < 0):
         raise ValueError("var must be non-negative")
-    if np.any(var + eps <= 0):
-        raise ValueError("var + eps must be positive in every channel (eps=0 with a zero variance)")
     gamma = _check_param(gamma, "gamma", C, np.float64)
     beta = _check_param(beta, "beta", C, np.float64)
-    scale = gamma / np.sqrt(var + eps)
-    shift = beta - scale * mean
-    bs = _bshape(x)
-    return x * scale.astype(x.dtype).reshape(bs) + shift.astype(x.dtype).reshape(bs)
+    scale, shift = _fold_params(mean, var, gamma, beta, eps)
+    return _apply_affine(x, scale, shift)
 
 
 # --------------------------------------------------------------------------- Algorithm 2
@@ -385,8 +434,7 @@ class FoldedAffine:
         x = _check_x(x)
         if x.shape[1] != self.scale.shape[0]:
             raise ValueError(f"x must have {self.scale.shape[0]} channels, got shape {x.shape}")
-        bs = _bshape(x)
-        return x * self.scale.astype(x.dtype).reshape(bs) + self.shift.astype(x.dtype).reshape(bs)
+        return _apply_affine(x, np.asarray(self.scale, float), np.asarray(self.shift, float))
 
 
 class BatchNorm:
@@ -488,18 +536,34 @@ class BatchNorm:
             dx, self.dgamma, self.dbeta = batch_norm_backward(dy, self._cache)
             return dx
         if self._eval_input is None:
-            raise RuntimeError("backward called before forward")
+            raise BackwardBeforeForwardError(
+                "dy: backward called before forward (no input to differentiate); call "
+                "forward(x) first"
+            )
         # eval mode: y = gamma * (x - E) / sqrt(Var + eps) + beta, statistics fixed
         x = self._eval_input
         dy = _as_float_array(dy, "dy")
         if dy.shape != x.shape:
             raise ValueError(f"dy must have the shape of x, {x.shape}, got {dy.shape}")
+        if x.dtype == np.float32 and np.any(np.abs(dy) > np.finfo(np.float32).max):
+            raise ValueError("dy has values too large for the float32 input x")
         bs, axes = _bshape(x), _axes(x)
-        inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
-        x_hat = (x - self.running_mean.reshape(bs)) * inv_std.reshape(bs)
-        self.dbeta = np.sum(dy, axis=axes, dtype=np.float64)
-        self.dgamma = np.sum(dy * x_hat, axis=axes, dtype=np.float64)
-        return (dy * (self.gamma * inv_std).astype(x.dtype).reshape(bs)).astype(x.dtype, copy=False)
+        with np.errstate(all="ignore"):
+            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
+            x_hat = (x - self.running_mean.reshape(bs)) * inv_std.reshape(bs)
+            dbeta = np.sum(dy, axis=axes, dtype=np.float64)
+            dgamma = np.sum(dy * x_hat, axis=axes, dtype=np.float64)
+            k = (self.gamma * inv_std).astype(x.dtype).reshape(bs)
+            dx = (dy * k).astype(x.dtype, copy=False)
+        if not (
+            np.all(np.isfinite(dx)) and np.all(np.isfinite(dgamma)) and np.all(np.isfinite(dbeta))
+        ):
+            raise ValueError(
+                "dy: the eval-mode gradient overflows (dy, x or gamma / sqrt(running_var + eps) "
+                "too large)"
+            )
+        self.dbeta, self.dgamma = dbeta, dgamma
+        return dx
 
     def population_statistics(
         self, batches: Iterable, *, update: bool = True
@@ -522,5 +586,7 @@ class BatchNorm:
             raise ValueError(
                 "running_var + eps must be positive to fold (eps=0 with a zero running variance)"
             )
-        scale = self.gamma / np.sqrt(denom)
-        return FoldedAffine(scale, self.beta - scale * self.running_mean)
+        scale, shift = _fold_params(
+            self.running_mean, self.running_var, self.gamma, self.beta, self.eps
+        )
+        return FoldedAffine(scale, shift)

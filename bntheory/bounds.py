@@ -34,6 +34,14 @@ __all__ = [
 Array = np.ndarray
 
 
+def _finite_or_raise(value: float, message: str) -> float:
+    """Return ``value`` if finite, else raise ``ValueError(message)`` (a bound that
+    overflows float64 is reported by name, never returned as inf or NaN)."""
+    if not np.isfinite(value):
+        raise ValueError(message)
+    return value
+
+
 def _kappa(kappa: float) -> float:
     k = as_real(kappa, "kappa")
     if k < 1:
@@ -43,7 +51,8 @@ def _kappa(kappa: float) -> float:
 
 def gap_rate(iterate_rate: float) -> float:
     """Loss-gap rate of a quadratic from its iterate rate: ``r^2`` (gap = 1/2 e^T H e)."""
-    return as_real(iterate_rate, "iterate_rate", nonneg=True) ** 2
+    r = as_real(iterate_rate, "iterate_rate", nonneg=True)
+    return _finite_or_raise(r * r, f"iterate_rate={r!r} is too large: its square overflows float64")
 
 
 # ---------------------------------------------------------------------- GD on OLS
@@ -54,7 +63,11 @@ def gd_iterate_rate(eigenvalues: object, lr: float) -> float:
     """
     lam = as_vector(eigenvalues, "eigenvalues")
     lr = as_real(lr, "lr", positive=True)
-    return float(np.max(np.abs(1 - lr * lam)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = float(np.max(np.abs(1 - lr * lam)))
+    return _finite_or_raise(
+        out, "lr and eigenvalues: max |1 - lr * lambda| overflows float64 (lr too large)"
+    )
 
 
 def gd_optimal_iterate_rate(kappa: float) -> float:
@@ -70,7 +83,10 @@ def gd_one_over_L_iterate_rate(kappa: float) -> float:
 
 def gd_divergence_threshold(lam_max: float) -> float:
     """``2 / lambda_max``: GD on OLS converges iff ``0 < lr < 2/lambda_max`` (THEORY.md Sec. 2 [D])."""
-    return 2 / as_real(lam_max, "lam_max", positive=True)
+    lam = as_real(lam_max, "lam_max", positive=True)
+    with np.errstate(over="ignore"):
+        out = float(np.float64(2.0) / np.float64(lam))
+    return _finite_or_raise(out, f"lam_max={lam!r} is too small: 2 / lam_max overflows float64")
 
 
 # ---------------------------------------------------------------------- BNGD (Cai et al.)
@@ -85,8 +101,16 @@ def bngd_spectrum(H: object, w_star: object) -> Array:
     w = as_vector(w_star, "w_star", H.shape[0])
     if not np.any(w):
         raise ValueError("w_star must be non-zero")
-    Hw = H @ w
-    Hs = H - np.outer(Hw, Hw) / float(w @ Hw)
+    with np.errstate(all="ignore"):
+        Hw = H @ w
+        Hs = H - np.outer(Hw, Hw) / float(w @ Hw)
+        if not np.all(np.isfinite(Hs)):
+            # H* is invariant to the scale of w*: retry with w* / max|w*|
+            w = w / np.max(np.abs(w))
+            Hw = H @ w
+            Hs = H - np.outer(Hw, Hw) / float(w @ Hw)
+    if not np.all(np.isfinite(Hs)):
+        raise ValueError("H: H* = H - H w w^T H / (w^T H w) overflows float64 (rescale H)")
     lam = np.linalg.eigvalsh(0.5 * (Hs + Hs.T))
     return np.delete(lam, int(np.argmin(np.abs(lam))))
 
@@ -96,7 +120,14 @@ def kappa_star(H: object, w_star: object) -> float:
     lam = bngd_spectrum(H, w_star)
     if lam.size == 0:
         return 1.0
-    return float(lam[-1] / lam[0])
+    with np.errstate(all="ignore"):
+        out = float(lam[-1] / lam[0])
+    if not (np.isfinite(out) and lam[0] > 0):
+        raise ValueError(
+            "H and w_star: lambda_min^+(H*) is zero or below float64 resolution, so kappa* "
+            "is not representable (H too ill-conditioned)"
+        )
+    return out
 
 
 def bngd_local_iterate_rate(H: object, w_star: object, eps_hat: float) -> float:
@@ -107,7 +138,11 @@ def bngd_local_iterate_rate(H: object, w_star: object, eps_hat: float) -> float:
     """
     lam = bngd_spectrum(H, w_star)
     eps = as_real(eps_hat, "eps_hat", positive=True)
-    return float(np.max(np.abs(1 - eps * lam))) if lam.size else 0.0
+    if not lam.size:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = float(np.max(np.abs(1 - eps * lam)))
+    return _finite_or_raise(out, "eps_hat: max |1 - eps_hat * lambda| overflows float64")
 
 
 def bngd_best_iterate_rate(H: object, w_star: object) -> float:
@@ -119,7 +154,13 @@ def bngd_best_iterate_rate(H: object, w_star: object) -> float:
 def bngd_stability_threshold(H: object, w_star: object) -> float:
     """``2 / lambda_max(H*)``: the effective step below which BNGD contracts locally [D]."""
     lam = bngd_spectrum(H, w_star)
-    return float(2 / lam[-1]) if lam.size else np.inf
+    if not lam.size:
+        return np.inf  # H* = 0 (d = 1): every step is stable
+    with np.errstate(over="ignore", divide="ignore"):
+        out = float(2 / lam[-1])
+    return _finite_or_raise(
+        out, "H: lambda_max(H*) is too small, 2 / lambda_max(H*) overflows float64"
+    )
 
 
 # ---------------------------------------------------------------------- Kohler et al.
@@ -134,10 +175,19 @@ def kohler_ols_bound(t: object, rho_gap0: float, mu: float, L: float) -> Array |
     if mu > L:
         raise ValueError(f"mu must be <= L, got mu={mu}, L={L}")
     g0 = as_real(rho_gap0, "rho_gap0", nonneg=True)
-    tt = np.asarray(t, dtype=float)
-    if np.any(tt < 0):
-        raise ValueError("t must be >= 0")
-    out = (1 - mu / L) ** (2 * tt) * g0
+    try:
+        raw = np.asarray(t)
+        if np.iscomplexobj(raw):
+            raise TypeError("t must be real")
+        tt = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"t must be a real number or array of step counts ({exc})") from exc
+    if np.any(np.isnan(tt)) or np.any(tt < 0):
+        raise ValueError("t must be >= 0 (and not NaN)")
+    # (1 - mu/L)^(2t): 2t may overflow to inf for huge t, and base^inf = 0 (base < 1) or 1
+    # (base = 1 in float64, mu/L below the rounding unit): both the correct limits
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.power(1 - mu / L, 2 * tt) * g0
     return float(out) if out.ndim == 0 else out
 
 
@@ -162,7 +212,16 @@ def kohler_halfspace_bound(
     ts = as_int(n_bisection, "n_bisection", minimum=0)
     width = as_real(bracket_width, "bracket_width", nonneg=True)
     base = np.asarray(kohler_ols_bound(t, rho_gap0, mu, L), dtype=float)
-    out = Phi**2 * base + 2.0**-ts * zeta * width / as_real(mu, "mu", positive=True) ** 2
+    mu = as_real(mu, "mu", positive=True)
+    # 2^-T_s underflows to 0 for T_s > 1074 (Python raises OverflowError for huge ints)
+    half_pow = 0.0 if ts > 1100 else 2.0**-ts
+    with np.errstate(all="ignore"):
+        out = np.float64(Phi) ** 2 * base + half_pow * zeta * width / np.float64(mu) ** 2
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "Phi, zeta, bracket_width and mu: the bound overflows float64 (Phi^2 or "
+            "zeta |b_0 - a_0| / mu^2 too large)"
+        )
     return float(out) if out.ndim == 0 else out
 
 
@@ -194,7 +253,7 @@ def yang_linear_rate(B: int) -> float:
     [P] (and [D+] Monte Carlo). Requires ``B >= 4``.
     """
     B = _yang_B(B)
-    return (B - 2) / (B - 3)
+    return (B - 2) / (B - 3)  # int / int: correctly rounded, no overflow for any B
 
 
 def yang_relu_rate(B: int) -> float:
@@ -206,6 +265,10 @@ def yang_relu_rate(B: int) -> float:
     (B=32 gives 1.522). Requires ``B >= 4``.
     """
     B = _yang_B(B)
+    if B > 2**62:
+        # c = -1/(B-1) is below 1e-18: J(c) = J(0) and (B - 2 + ...)/(B - 3) = 1 to float64
+        # precision (and float(B) would overflow for B > 1e308): the limit pi/(pi - 1)
+        return float(np.pi / (np.pi - 1))
     c = -1.0 / (B - 1)
     ac = np.arccos(c)
     J = (np.sqrt(1 - c * c) + (np.pi - ac) * c) / np.pi

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bntheory._checks import as_real_array
+
 __all__ = [
     "GradientCheck",
     "HVPCheck",
@@ -164,7 +166,7 @@ class HVPCheck:
 
 
 def _check_point(x: Array, name: str = "x") -> Array:
-    x = np.asarray(x, dtype=np.float64)
+    x = as_real_array(x, name)
     if x.size == 0:
         raise ValueError(f"{name} must be non-empty")
     if not np.all(np.isfinite(x)):

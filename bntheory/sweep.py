@@ -817,6 +817,11 @@ class _Progress:
 #: largest seed count accepted as an int (a larger count cannot be materialised as runs)
 MAX_SEEDS = 10**6
 
+#: Default cap on the number of records (grid cells x seeds) of :func:`run_sweep`
+#: (``max_records=`` overrides it): every record is a dict of about 1 KB held in memory,
+#: so 10**6 records need about 1 GB before the first cell runs.
+MAX_RECORDS = 10**6
+
 
 def _normalize_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
     if isinstance(seeds, bool):
@@ -857,6 +862,7 @@ def run_sweep(
     desc: str | None = None,
     raise_errors: bool = False,
     name: str | None = None,
+    max_records: int | None = None,
 ) -> SweepResult:
     """Run ``fn(**params, rng=Generator)`` on every cell of ``grid`` and every seed.
 
@@ -891,6 +897,9 @@ def run_sweep(
     name : str, optional
         Name of fn used in the cache key (default ``module.qualname``); set it when the
         qualified name is not stable (e.g. a ``functools.partial``).
+    max_records : int, optional
+        Largest accepted number of records ``len(grid) * n_seeds`` (default
+        :data:`MAX_RECORDS`, 10**6); more raises ValueError before any record is built.
 
     Returns
     -------
@@ -901,12 +910,27 @@ def run_sweep(
     TypeError
         ``fn`` not callable; ``grid`` not a Grid or mapping; non-JSON-able parameter.
     ValueError
-        Empty axis, ``seeds < 1`` or ``seeds > MAX_SEEDS``, bad ``root_seed``.
+        Empty axis, ``seeds < 1`` or ``seeds > MAX_SEEDS``, bad ``root_seed``, more than
+        ``max_records`` cells x seeds.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     grid = Grid.from_mapping(grid)
     seed_idx = _normalize_seeds(seeds)
+    if max_records is None:
+        limit = MAX_RECORDS
+    elif isinstance(max_records, bool) or not isinstance(max_records, (int, np.integer)):
+        raise TypeError(f"max_records must be an int, got {type(max_records).__name__}")
+    elif max_records < 1:
+        raise ValueError(f"max_records must be >= 1, got {max_records}")
+    else:
+        limit = int(max_records)
+    n_records = len(grid) * len(seed_idx)
+    if n_records > limit:
+        raise ValueError(
+            f"grid and seeds: {len(grid)} cells x {len(seed_idx)} seeds = {n_records} records "
+            f"exceed max_records={limit}; pass max_records= to allow it"
+        )
     if root_seed is None:
         entropy = int(np.random.SeedSequence().entropy)
     elif (

@@ -295,3 +295,72 @@ def test_bad_input_raises_value_error_naming_argument(call, name):
 def test_bad_types_raise_type_error(call, name):
     with pytest.raises(TypeError, match=name):
         call()
+
+
+# ---------------------------------------------------------------- issue 10: inference-mode overflow
+
+
+def _no_warnings():
+    import warnings
+
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("error")
+    return ctx
+
+
+@pytest.mark.parametrize(
+    ("args", "dtype", "match"),
+    [
+        # y = 1e300 / sqrt(1e-300) = 1e450: beyond float64 (used to return inf + a warning)
+        (([[1e300], [1.0]], 0.0, 1e-300, 1.0, 0.0), np.float64, "x: values too large"),
+        # gamma / sqrt(var) = 1e45 does not fit the float32 input (used to cast to inf)
+        ((np.ones((2, 1)), 0.0, 1e-30, 1e30, 0.0), np.float32, "float32"),
+        # 1e30 * 1e15 overflows float32 in the output
+        ((1e30 * np.ones((2, 1)), 0.0, 1e-30, 1.0, 0.0), np.float32, "x: values too large"),
+        # gamma / sqrt(var + eps) itself overflows float64
+        ((np.ones((2, 1)), 0.0, 1e-320, 1e300, 0.0), np.float64, "gamma, var and eps"),
+        # the shift beta - scale * mean overflows float64
+        ((np.ones((2, 1)), 1e300, 1e-300, 1.0, 0.0), np.float64, "mean and beta"),
+    ],
+)
+def test_inference_overflow_is_a_named_error(args, dtype, match):
+    x, *rest = args
+    ctx = _no_warnings()
+    try:
+        with pytest.raises(ValueError, match=match):
+            batch_norm_inference(np.asarray(x, dtype=dtype), *rest, eps=0.0)
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def test_inference_finite_large_values_still_exact():
+    # closed form y = gamma (x - mean) / sqrt(var + eps) + beta, computed in float64 by hand
+    x = np.array([[1e150], [-3e150]])
+    y = batch_norm_inference(x, 1e149, 4e-100, 2.0, 5.0, eps=0.0)
+    np.testing.assert_allclose(y, 2.0 * (x - 1e149) / 2e-50 + 5.0, rtol=1e-15)
+
+
+def test_eval_backward_overflow_and_order():
+    bn = BatchNorm(1)
+    with pytest.raises(ValueError, match="dy: backward called before forward"):
+        bn.backward(np.ones((2, 1)))
+    with pytest.raises(RuntimeError):  # still a RuntimeError for older callers
+        bn.backward(np.ones((2, 1)))
+    bn.forward(np.ones((2, 1)), training=False)
+    ctx = _no_warnings()
+    try:
+        # two values of 1.7e308: their sum dbeta = 3.4e308 overflows (used to return it as inf)
+        with pytest.raises(ValueError, match="dy: the eval-mode gradient overflows"):
+            bn.backward(np.full((2, 1), 1.7e308))
+        assert bn.dbeta is None  # nothing half-stored
+        # float32 x with a float64 dy beyond float32
+        bn32 = BatchNorm(1)
+        bn32.forward(np.ones((2, 1), dtype=np.float32), training=False)
+        with pytest.raises(ValueError, match="dy"):
+            bn32.backward(np.full((2, 1), 1e39))
+    finally:
+        ctx.__exit__(None, None, None)
+    # a finite eval-mode backward agrees with the closed form dy * gamma / sqrt(Var + eps)
+    dx = bn.backward(np.array([[2.0], [-1.0]]))
+    np.testing.assert_allclose(dx, np.array([[2.0], [-1.0]]) / np.sqrt(1.0 + 1e-5), rtol=1e-15)

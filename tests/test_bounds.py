@@ -83,3 +83,62 @@ def test_bad_input():
         B.bngd_spectrum(-np.eye(3), np.ones(3))
     with pytest.raises(ValueError, match="w_star"):
         B.bngd_spectrum(np.eye(3), np.ones(2))
+
+
+# ---------------------------------------------------------------- issue 10: overflow
+
+
+def _strict():
+    import warnings
+
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("error")
+    return ctx
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: B.gap_rate(1e200), "iterate_rate"),  # was OverflowError
+        (lambda: B.gd_divergence_threshold(1e-320), "lam_max"),  # was inf
+        (lambda: B.gd_iterate_rate([2.0, 1.0], 1e308), "lr"),  # was inf + warning
+        (
+            lambda: B.kohler_halfspace_bound(
+                3, 1.0, 0.5, 1.0, Phi=1e200, zeta=1.0, n_bisection=5, bracket_width=1.0
+            ),
+            "Phi",
+        ),
+        (lambda: B.kohler_ols_bound(np.nan, 1.0, 0.5, 1.0), "t"),
+        (lambda: B.bngd_stability_threshold(np.diag([1e-310, 1e-310, 2e-310]), [1.0, 1, 1]), "H"),
+    ],
+)
+def test_overflowing_bounds_are_named_errors(call, name):
+    ctx = _strict()
+    try:
+        with pytest.raises(ValueError, match=name):
+            call()
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def test_bounds_at_extreme_but_representable_arguments():
+    ctx = _strict()
+    try:
+        # Yang's Theorem 8 decreases to pi/(pi - 1) (closed-form limit); B = 10**400 used to
+        # raise OverflowError converting B to float
+        assert B.yang_relu_rate(10**400) == pytest.approx(np.pi / (np.pi - 1), rel=1e-15)
+        assert B.yang_relu_rate(2**62 + 1) == pytest.approx(np.pi / (np.pi - 1), rel=1e-15)
+        assert B.yang_linear_rate(10**400) == 1.0
+        # (1 - mu/L)^(2t) at huge t underflows to exactly 0 (it used to leak an overflow
+        # warning computing 2t); at mu = L and t = 0 it is 0^0 = 1
+        assert B.kohler_ols_bound(1e308, 1.0, 0.5, 1.0) == 0.0
+        assert B.kohler_ols_bound(0, 2.0, 1.0, 1.0) == 2.0
+        # 2^-T_s for a huge T_s is 0, not an OverflowError
+        got = B.kohler_halfspace_bound(
+            1, 1.0, 0.5, 1.0, Phi=1.0, zeta=1.0, n_bisection=10**400, bracket_width=1.0
+        )
+        assert got == pytest.approx(0.25, rel=1e-15)  # (1 - 1/2)^2 * 1 + 0
+        assert B.gd_divergence_threshold(1e-300) == pytest.approx(2e300, rel=1e-15)
+    finally:
+        ctx.__exit__(None, None, None)

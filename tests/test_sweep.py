@@ -462,3 +462,19 @@ def test_dead_worker_is_a_failed_cell_not_a_crash():
             raise_errors=True,
             progress=False,
         )
+
+
+def test_run_sweep_record_limit_before_building_records():
+    # 1000 cells x 10**6 seeds = 10**9 records used to hang building them
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"10+ records exceed max_records"):
+        run_sweep(_const, {"x": range(1000)}, seeds=10**6, progress=False)
+    assert time.perf_counter() - t0 < 5.0
+    with pytest.raises(ValueError, match="max_records"):
+        run_sweep(_const, {"x": [0, 1]}, seeds=3, progress=False, max_records=5)
+    with pytest.raises(TypeError, match="max_records"):
+        run_sweep(_const, {"x": [0]}, seeds=1, progress=False, max_records="5")
+    res = run_sweep(_const, {"x": [0, 1]}, seeds=3, progress=False, max_records=6)
+    assert len(res.records) == 6

@@ -45,3 +45,77 @@ def test_assert_bound_holds():
     with pytest.raises(AssertionError, match=r"index 1: measured 3 > stated 2"):
         assert_bound_holds([1.0, 3.0], [2.0, 2.0])
     assert_bound_holds([1.0, 2.1], 2.0, rtol=0.1)
+
+
+# ---------------------------------------------------------------- issue 10: no false pass
+
+
+def _diverging_run():
+    # GD with lr = 1 on eigenvalues (0.05, 2.5): the 0.05-component decays at 0.95 per step
+    # (gap rate 0.9025) while the 2.5-component, started at 1e-150, grows at |1 - 2.5| = 1.5
+    # per step and overflows the divergence threshold after a long decaying stretch.
+    ls = LeastSquares(np.diag([0.05, 2.5]), [0.0, 0.0], 0.0)
+    return solve(ls, GradientDescent(1.0), [1.0, 1e-150], max_steps=5000, tol=0.0)
+
+
+def test_rate_assertions_fail_on_a_diverged_run():
+    res = _diverging_run()
+    assert res.status == "diverged"
+    # Reference: GD's exact iterate rate max_i |1 - lr lambda_i| = 1.5 > 1 (closed form).
+    with pytest.raises(AssertionError, match="status is 'diverged'"):
+        assert_rate_at_most(res, 0.95)
+    with pytest.raises(AssertionError, match="status is 'diverged'"):
+        assert_rate_close(res, 0.95**2, rtol=0.01)
+    # The caller may opt in (and then gets the fit of the decaying stretch, as asked).
+    fit = assert_rate_at_most(res, 0.95, allow_status=("diverged",))
+    assert fit.rate == pytest.approx(0.95**2, rel=1e-9)
+
+
+def test_rate_assertions_need_opt_in_for_max_steps():
+    ls = LeastSquares.ill_conditioned(5, 4, "two-cluster", rng=0)
+    res = solve(ls, GradientDescent(1.0), np.ones(5), max_steps=30, tol=0.0)
+    assert res.status == "max_steps"
+    with pytest.raises(AssertionError, match="max_steps"):
+        assert_rate_close(res, (1 - 1 / 4) ** 2, rtol=1e-3)
+    assert_rate_close(res, (1 - 1 / 4) ** 2, rtol=1e-3, allow_status=("converged", "max_steps"))
+    # plain arrays carry no status
+    assert_rate_close(res.gaps, (1 - 1 / 4) ** 2, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "name"),
+    [
+        (lambda: assert_rate_at_most("abc", 0.5), TypeError, "result"),
+        (lambda: assert_rate_at_most(None, 0.5), TypeError, "result"),
+        (lambda: assert_rate_close(object(), 0.5, rtol=0.1), TypeError, "result"),
+        (lambda: assert_rate_at_most([1.0, 0.5], 0.5), ValueError, "result"),
+        (lambda: assert_rate_at_most([1.0, 1j, 0.5], 0.5), TypeError, "result"),
+        (
+            lambda: assert_rate_at_most(0.9 ** np.arange(50), 0.5, allow_status="ok"),
+            ValueError,
+            "allow_status",
+        ),
+        (
+            lambda: assert_rate_at_most(0.9 ** np.arange(50), 0.5, allow_status=3),
+            TypeError,
+            "allow_status",
+        ),
+        (lambda: assert_converges(None), TypeError, "result"),
+        (lambda: fit_rate([1.0, 2.0]), ValueError, "values"),
+        (lambda: assert_bound_holds([1.0], [np.nan]), ValueError, "bound"),
+        (lambda: assert_bound_holds([1.0, 2.0], [1.0, 2.0, 3.0]), ValueError, "bound"),
+        (lambda: assert_bound_holds([1j], [1.0]), TypeError, "values"),
+    ],
+)
+def test_helpers_name_their_own_arguments(call, exc, name):
+    with pytest.raises(exc, match=name) as info:
+        call()
+    assert "result_or_values" not in str(info.value)
+
+
+def test_assert_bound_holds_huge_bound_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_bound_holds([1.0], [1.7e308], rtol=1.0)

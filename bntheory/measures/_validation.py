@@ -16,8 +16,16 @@ def symmetric_matrix(H: object, name: str = "H", *, rtol: float = 1e-10) -> Arra
     Symmetry is checked as ``max|H - H^T| <= rtol * max|H|``.
     """
     try:
-        A = np.asarray(H, dtype=np.float64)
+        raw = np.asarray(H)
+        if np.iscomplexobj(raw):
+            raise TypeError(
+                f"{name} must be real, got complex values (dtype {raw.dtype}); "
+                "Hermitian matrices are not supported"
+            )
+        A = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, TypeError) and str(exc).startswith(name):
+            raise
         raise TypeError(f"{name} must be a real 2-D array, got {type(H).__name__}") from exc
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"{name} must be a square 2-D array, got shape {A.shape}")
@@ -60,14 +68,40 @@ def as_operator(A: object, name: str = "op") -> tuple[LinearOperator, Array | No
     the second element, so that callers can take a dense path for small problems.
     """
     if isinstance(A, LinearOperator):
+        if np.issubdtype(np.dtype(A.dtype), np.complexfloating):
+            raise TypeError(f"{name} must be a real operator, got dtype {A.dtype}")
         if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"{name} must be a square operator, got shape {A.shape}")
         if A.shape[0] == 0:
             raise ValueError(f"{name} must be non-empty")
         return A, None
     if hasattr(A, "tocsr") and hasattr(A, "shape"):  # scipy.sparse matrix / array
-        if A.shape[0] != A.shape[1]:
-            raise ValueError(f"{name} must be square, got shape {A.shape}")
-        return aslinearoperator(A), None
+        return aslinearoperator(_symmetric_sparse(A, name)), None
     M = symmetric_matrix(A, name)
     return aslinearoperator(M), M
+
+
+def _symmetric_sparse(A: object, name: str, *, rtol: float = 1e-10) -> object:
+    """Validate a scipy.sparse matrix as real, finite, square and symmetric (same test as
+    :func:`symmetric_matrix`: ``max|A - A^T| <= rtol max|A|``); return it as float64 CSR."""
+    if len(A.shape) != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {A.shape}")
+    if A.shape[0] == 0:
+        raise ValueError(f"{name} must be non-empty")
+    if np.issubdtype(np.dtype(A.dtype), np.complexfloating):
+        raise TypeError(f"{name} must be real, got complex values (dtype {A.dtype})")
+    try:
+        S = A.tocsr().astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sparse matrix of real numbers") from exc
+    if not np.all(np.isfinite(S.data)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    scale = float(np.max(np.abs(S.data))) if S.nnz else 0.0
+    if scale > 0:
+        D = (S / scale) - (S.T / scale).tocsr()
+        asym = float(np.max(np.abs(D.data))) if D.nnz else 0.0
+        if asym > rtol:
+            raise ValueError(
+                f"{name} must be symmetric (max |{name} - {name}^T| exceeds {rtol:g} * max |{name}|)"
+            )
+    return S

@@ -90,8 +90,13 @@ def sequence_of(
             y = np.asarray(val, dtype=np.float64)
     else:
         try:
-            y = np.asarray(obj, dtype=np.float64)
+            raw = np.asarray(obj)
+            if np.iscomplexobj(raw):
+                raise TypeError(f"result_or_values must be real, got complex dtype {raw.dtype}")
+            y = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError) as exc:
+            if str(exc).startswith("result_or_values"):
+                raise
             raise TypeError("result_or_values must be a Result-like object or a 1-D array") from exc
     if y.ndim != 1:
         raise ValueError(f"result_or_values must give a 1-D sequence, got shape {y.shape}")

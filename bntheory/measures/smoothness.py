@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bntheory._checks import as_real_array
+
 from ._validation import as_operator, finite_vector
 from .spectra import hessian_operator, top_eigenvalues
 
@@ -107,8 +109,8 @@ def local_smoothness(grads: object, xs: object) -> SmoothnessProfile:
     grads, xs : array_like, shape (T, d)
         Gradients and iterates, ``T >= 2``.
     """
-    G = np.asarray(grads, dtype=np.float64)
-    X = np.asarray(xs, dtype=np.float64)
+    G = as_real_array(grads, "grads")
+    X = as_real_array(xs, "xs")
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"xs must be a 2-D array with at least 2 rows, got shape {X.shape}")
     if G.shape != X.shape:
@@ -140,7 +142,7 @@ def trajectory_smoothness(problem: object, xs: object) -> SmoothnessProfile:
     """
     if not hasattr(problem, "grad"):
         raise TypeError("problem must have a 'grad(x)' method")
-    X = np.asarray(xs, dtype=np.float64)
+    X = as_real_array(xs, "xs")
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"xs must be a 2-D array with at least 2 rows, got shape {X.shape}")
     if not np.all(np.isfinite(X)):

@@ -32,6 +32,8 @@ from ..gradcheck import as_generator
 from ._validation import as_operator, finite_vector, positive_float, positive_int
 
 __all__ = [
+    "SLQ_MAX_BYTES",
+    "SLQ_MAX_GRID",
     "LanczosResult",
     "SpectralDensity",
     "dense_matrix",
@@ -46,6 +48,15 @@ RngLike = int | np.random.Generator | np.random.SeedSequence | None
 
 #: ``auto`` uses dense ``eigh`` up to this dimension.
 DENSE_MAX_DIM = 500
+
+#: Default cap on the number of grid points of :func:`slq_density` (``max_grid=``): the
+#: smoothing costs ``len(grid) * n_runs * n_steps`` kernel evaluations (1e6 points x 800
+#: nodes ~ 5 s) and two float64 arrays of ``len(grid)``.
+SLQ_MAX_GRID = 10**6
+
+#: Default cap, in bytes, on the Lanczos storage of :func:`slq_density` (``max_bytes=``):
+#: the basis of all runs, ``8 n_runs min(n_steps, d) d`` bytes, plus the start vectors.
+SLQ_MAX_BYTES = 2 * 1024**3
 
 
 def _readonly(a: Array) -> Array:
@@ -355,9 +366,11 @@ def top_eigenvalues(
     method : {"auto", "dense", "eigsh", "lanczos"}
         ``dense``: ``numpy.linalg.eigh`` (an operator is materialised first); ``eigsh``:
         implicitly restarted Lanczos (ARPACK) with a seeded ``v0``; ``lanczos``: our
-        fully re-orthogonalised Lanczos (no restarts), checked every ``max(5, k // 2)``
-        steps and stopped once the ``k`` wanted Ritz pairs have residual
-        ``beta_m |s_mi| <= tol |theta_i|`` (or at ``d`` steps / a breakdown); ``auto``:
+        fully re-orthogonalised Lanczos, checked every ``max(5, k // 2)`` steps and stopped
+        once the ``k`` wanted Ritz pairs have residual ``beta_m |s_mi| <= tol |theta_i|``
+        (or at a breakdown), then restarted in the orthogonal complement of what it found
+        until a restart changes nothing, so that exactly repeated eigenvalues are found
+        with their multiplicity (see :func:`_restarted_lanczos`); ``auto``:
         dense when ``d <= 500`` or ``k >= d - 1``, else ``eigsh``.
     return_eigenvectors : bool
         Also return the eigenvectors as columns of a ``(d, k)`` array.
@@ -415,42 +428,91 @@ def top_eigenvalues(
             vecs = vec[:, idx] if vec is not None else None
     else:
         rtol = tol if tol > 0 else 1e-12
-        v0 = gen.standard_normal(d)
+        vals, vecs = _restarted_lanczos(A, k, which, rtol, gen)
+    vals = np.asarray(vals, dtype=np.float64)
+    if return_eigenvectors:
+        return vals, np.asarray(vecs, dtype=np.float64)
+    return vals
 
-        def converged(al: Array, be: Array) -> bool:
+
+def _restarted_lanczos(
+    A: LinearOperator, k: int, which: str, rtol: float, gen: np.random.Generator
+) -> tuple[Array, Array]:
+    """The ``k`` extreme eigenpairs by fully re-orthogonalised Lanczos with explicit restarts.
+
+    One Lanczos run from a random vector sees each DISTINCT eigenvalue once: with an
+    exactly repeated eigenvalue it breaks down (finds an invariant subspace) or converges
+    with one copy only, and the second copy is silently replaced by the next eigenvalue.
+    So every run ("block") is followed by another one started from a random vector in the
+    orthogonal complement of everything found so far (deflation; Saad 2011, *Numerical
+    Methods for Large Eigenvalue Problems*, Sec. 4.2 and 5.3):
+
+    * a block that breaks down spans an invariant subspace: all its Ritz pairs are exact and
+      its whole basis is deflated;
+    * a block that stops because its ``k`` wanted Ritz pairs have residual
+      ``beta_m |s_mi| <= rtol |theta_i|`` contributes those pairs, which are deflated.
+
+    A block's best Ritz value is the extreme eigenvalue of the operator on the remaining
+    complement (its start vector is random there). The loop stops when a block leaves the
+    ``k`` extreme values found so far unchanged (to ``1e-10`` relative to the spectrum's
+    scale), or when the complement is exhausted. Returns ``(values, vectors)`` best first.
+    """
+    d = A.shape[0]
+    vals = np.zeros(0)
+    vecs = np.zeros((d, 0))
+    P: Array | None = None  # orthonormal basis of everything deflated so far
+    top: Array | None = None
+    scale = np.finfo(float).tiny
+    while vecs.shape[1] < d and (P is None or P.shape[1] < d):
+        room = d - (0 if P is None else P.shape[1])
+        v = gen.standard_normal(d)
+        if P is not None:
+            for _ in range(2):
+                v -= P @ (P.T @ v)
+        v /= np.linalg.norm(v)
+        kk = min(k, room)
+
+        def converged(al: Array, be: Array, kk: int = kk) -> bool:
             n = al.shape[1]
-            if n < k:
+            if n < kk:
                 return False
             theta, S = _tridiag_eigh(al[0], be[0, : n - 1])
-            idx = _order(theta, which)[:k]
+            idx = _order(theta, which)[:kk]
             resid = be[0, n - 1] * np.abs(S[-1, idx])
             return bool(
                 np.all(resid <= rtol * np.maximum(np.abs(theta[idx]), np.finfo(float).tiny))
             )
 
-        al, be, lengths, _, Q = _lanczos_runs(
+        al, be, lengths, broke, Q = _lanczos_runs(
             A.matmat,
-            (v0 / np.linalg.norm(v0))[:, None],
-            d,
-            keep_basis=return_eigenvectors,
+            v[:, None],
+            room,
+            deflate=P,
+            keep_basis=True,
             stop_check=converged,
             check_every=max(5, k // 2),
         )
         n = int(lengths[0])
         theta, S = _tridiag_eigh(al[0, :n], be[0, : n - 1])
-        idx = _order(theta, which)[:k]
-        if (
-            idx.shape[0] < k
-        ):  # breakdown before k Ritz values: the start vector misses part of the space
-            raise ValueError(
-                f"k: Lanczos found an invariant subspace of dimension {n} < k={k}; use method='dense' or 'eigsh'"
-            )
-        vals = theta[idx]
-        vecs = Q[:n, :, 0].T @ S[:, idx] if return_eigenvectors else None
-    vals = np.asarray(vals, dtype=np.float64)
-    if return_eigenvectors:
-        return vals, np.asarray(vecs, dtype=np.float64)
-    return vals
+        basis = Q[:n, :, 0].T
+        if broke[0] or n == room:  # invariant subspace: every Ritz pair is exact
+            idx = np.arange(n)
+            new_defl = basis
+        else:
+            idx = _order(theta, which)[:kk]
+            new_defl = basis @ S[:, idx]
+        vals = np.concatenate([vals, theta[idx]])
+        vecs = np.hstack([vecs, basis @ S[:, idx]])
+        P = new_defl if P is None else np.hstack([P, new_defl])
+        scale = max(scale, float(np.max(np.abs(theta))))
+        order = _order(vals, which)[:k]
+        new_top = vals[order]
+        if top is not None and top.shape == new_top.shape:
+            if np.all(np.abs(new_top - top) <= 1e-10 * scale):
+                break
+        top = new_top
+    order = _order(vals, which)[:k]
+    return vals[order], vecs[:, order]
 
 
 # --------------------------------------------------------------------------- SLQ density
@@ -532,6 +594,9 @@ class SpectralDensity:
 
 def _smooth(points: Array, masses: Array, grid: Array, sigma: float) -> Array:
     out = np.zeros_like(grid)
+    # points per chunk: 4096, or fewer for long grids so that the (grid x chunk)
+    # temporaries stay near 2**22 elements (32 MiB) whatever len(grid) is
+    chunk = 4096 if grid.shape[0] <= 1024 else max(1, 2**22 // grid.shape[0])
     with np.errstate(over="ignore", divide="ignore"):
         norm = 1.0 / (np.sqrt(2 * np.pi) * np.float64(sigma))
     if not np.isfinite(norm):
@@ -542,9 +607,9 @@ def _smooth(points: Array, masses: Array, grid: Array, sigma: float) -> Array:
         )
     # far-away grid points give z**2 = inf and exp(-inf) = 0, the correct limit
     with np.errstate(over="ignore", under="ignore"):
-        for start in range(0, points.shape[0], 4096):
-            p = points[start : start + 4096]
-            m = masses[start : start + 4096]
+        for start in range(0, points.shape[0], chunk):
+            p = points[start : start + chunk]
+            m = masses[start : start + chunk]
             z = (grid[:, None] - p[None, :]) / sigma
             out += norm * (m[None, :] * np.exp(-0.5 * z**2)).sum(axis=1)
     return out
@@ -562,6 +627,8 @@ def slq_density(
     log_spectrum: bool = False,
     log_floor: float = 1e-12,
     rng: RngLike = None,
+    max_grid: int | None = None,
+    max_bytes: int | None = None,
 ) -> SpectralDensity:
     """Spectral density by stochastic Lanczos quadrature (SLQ).
 
@@ -607,6 +674,12 @@ def slq_density(
         Relative floor for the log mode.
     rng : int, Generator, SeedSequence or None
         Seeds the start vectors (and the deflation's ``v0``).
+    max_grid : int, optional
+        Largest accepted number of grid points (default :data:`SLQ_MAX_GRID`, 10**6); a
+        longer grid raises ValueError before anything is computed. Raise it on purpose.
+    max_bytes : int, optional
+        Largest accepted Lanczos storage ``8 n_runs min(n_steps, d - deflate) d`` bytes
+        (default :data:`SLQ_MAX_BYTES`, 2 GiB), checked before allocating.
 
     Returns
     -------
@@ -621,6 +694,26 @@ def slq_density(
     deflate = positive_int(deflate, "deflate", minimum=0)
     if deflate >= d:
         raise ValueError(f"deflate must be < the dimension {d}, got {deflate}")
+    max_grid = SLQ_MAX_GRID if max_grid is None else positive_int(max_grid, "max_grid")
+    max_bytes = SLQ_MAX_BYTES if max_bytes is None else positive_int(max_bytes, "max_bytes")
+    if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
+        n_grid = positive_int(grid, "grid", minimum=2)
+        g_user = None
+    else:
+        g_user = finite_vector(grid, "grid")
+        n_grid = g_user.shape[0]
+    if n_grid > max_grid:
+        raise ValueError(
+            f"grid: {n_grid} points exceed max_grid={max_grid} (the smoothing costs "
+            f"len(grid) x n_runs x n_steps kernel evaluations); pass max_grid= to allow it"
+        )
+    need = 8 * n_runs * (min(n_steps, d - deflate) + 1) * d
+    if need > max_bytes:
+        raise ValueError(
+            f"n_runs, n_steps: the Lanczos storage of {n_runs} runs x {min(n_steps, d - deflate)} "
+            f"steps x dimension {d} needs about {need / 1e9:.3g} GB, above max_bytes="
+            f"{max_bytes}; lower n_runs / n_steps or pass max_bytes="
+        )
     gen = as_generator(rng)
 
     outliers = np.zeros(0)
@@ -669,13 +762,10 @@ def slq_density(
             width = sigma
         if not np.isfinite(width) or not np.isfinite(10 * width + max(abs(lo), abs(hi))):
             raise ValueError(f"sigma: the kernel width {width!r} overflows the grid range")
-    if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
-        n_grid = positive_int(grid, "grid", minimum=2)
+    if g_user is None:
         g = np.linspace(lo - 5 * width, hi + 5 * width, n_grid)
     else:
-        g = finite_vector(grid, "grid")
-        if g.shape[0] < 1:
-            raise ValueError("grid must be non-empty")
+        g = g_user
     dens = _smooth(tpts, mass, g, width)
     return SpectralDensity(
         nodes=_readonly(nodes),

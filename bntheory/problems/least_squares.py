@@ -16,6 +16,13 @@ from bntheory.gradcheck import as_generator
 __all__ = ["LeastSquares"]
 
 Array = np.ndarray
+
+#: Default cap, in bytes, on the peak memory of :meth:`LeastSquares.ill_conditioned`
+#: (``max_bytes=`` overrides it): about ``ILL_CONDITIONED_ARRAYS`` dense ``d x d`` float64
+#: arrays live at once (Gaussian draw, QR factors, H and its validation copies), i.e.
+#: ``64 d^2`` bytes: 2 GiB allows ``d`` up to about 5,800.
+ILL_CONDITIONED_MAX_BYTES = 2 * 1024**3
+ILL_CONDITIONED_ARRAYS = 8
 _SPECTRA = ("geometric", "linear", "two-cluster", "spiked")
 _ALIGN = (None, "random", "top", "bottom", "extremes")
 
@@ -66,6 +73,7 @@ class LeastSquares:
         # J* = (c - q)/2, clipped at 0 against round-off when c == q.
         self.J_star = max(0.5 * (self.c - self.q), 0.0)
         self._eig = None if _eigenvalues is None else np.sort(np.asarray(_eigenvalues, float))
+        self._eig_given = _eigenvalues is not None
         self.X: Array | None = None
         self.y: Array | None = None
 
@@ -84,13 +92,37 @@ class LeastSquares:
 
     @property
     def mu(self) -> float:
-        """Strong-convexity constant ``lambda_min(H)``."""
-        return float(self.eigenvalues[0])
+        """Strong-convexity constant ``lambda_min(H)``.
+
+        ``eigvalsh`` has an absolute error of about ``d eps lambda_max``, so a smaller
+        lambda_min comes out as round-off (even 0 or negative, for an H that is positive
+        definite). Then it is recomputed from the Cholesky factor ``H = C C^T``:
+        ``lambda_min = 1 / ||C^{-1}||_2^2``, whose largest singular value is accurate.
+        """
+        lam0 = float(self.eigenvalues[0])
+        if self._eig_given or lam0 > 64 * self.dim * np.finfo(float).eps * self.L:
+            return lam0
+        Cinv = scipy.linalg.solve_triangular(self._chol, np.eye(self.dim), lower=True)
+        s = float(np.max(np.abs(Cinv)))
+        with np.errstate(all="ignore"):
+            top = float(np.linalg.eigvalsh((Cinv / s).T @ (Cinv / s))[-1])
+            mu = (1.0 / s) ** 2 / top
+        if not (np.isfinite(mu) and mu > 0):
+            raise ValueError("H: lambda_min(H) is below the float64 range (H too ill-conditioned)")
+        return mu
 
     @property
     def kappa(self) -> float:
-        """Condition number ``lambda_max / lambda_min``."""
-        return self.L / self.mu
+        """Condition number ``lambda_max / lambda_min`` (a ValueError naming H when it
+        overflows float64)."""
+        with np.errstate(all="ignore"):
+            out = self.L / self.mu
+        if not np.isfinite(out):
+            raise ValueError(
+                f"H: the condition number lambda_max / lambda_min = {self.L:.3g} / "
+                f"{self.mu:.3g} overflows float64"
+            )
+        return out
 
     @property
     def norm_matrix(self) -> Array:
@@ -189,6 +221,7 @@ class LeastSquares:
         align: str | float | None = None,
         noise: float = 1.0,
         rng: int | np.random.Generator | None = None,
+        max_bytes: int | None = None,
     ) -> LeastSquares:
         """Random instance with prescribed spectrum of ``H`` and alignment of ``w*``.
 
@@ -215,8 +248,28 @@ class LeastSquares:
             Residual variance: ``c = q + noise``, so ``J* = noise / 2``.
         rng : int, Generator or None
             Seed.
+        max_bytes : int, optional
+            Largest accepted peak memory, estimated as ``8 * 8 d^2`` bytes (eight dense
+            ``d x d`` float64 arrays); default :data:`ILL_CONDITIONED_MAX_BYTES` (2 GiB,
+            ``d`` up to about 5,800). A larger ``dim`` raises ValueError before anything
+            is allocated; pass a larger ``max_bytes`` on purpose.
+
+        Raises
+        ------
+        ValueError
+            Bad arguments (named); ``dim`` above the memory limit; ``kappa`` so large that
+            ``H`` is not numerically positive definite in float64 (random basis: about
+            ``kappa > 1e15``; identity basis: ``1/kappa`` below the float64 range).
         """
         dim = as_int(dim, "dim")
+        limit = ILL_CONDITIONED_MAX_BYTES if max_bytes is None else as_int(max_bytes, "max_bytes")
+        need = ILL_CONDITIONED_ARRAYS * 8 * dim * dim
+        if need > limit:
+            raise ValueError(
+                f"dim={dim} needs about {need / 1e9:.3g} GB at peak ({ILL_CONDITIONED_ARRAYS} "
+                f"dense d x d float64 arrays), above max_bytes={limit}; pass a larger "
+                "max_bytes to allow it"
+            )
         kappa = as_real(kappa, "kappa")
         if kappa < 1:
             raise ValueError(f"kappa must be >= 1, got {kappa}")
@@ -240,7 +293,17 @@ class LeastSquares:
         H = 0.5 * (H + H.T)
         u = Q @ (lam * coef)
         q = float(coef @ (lam * coef))
-        return cls(H, u, q + noise, _eigenvalues=lam)._with_w_star(w_star)
+        if not np.all(lam > 0):
+            raise ValueError(f"kappa={kappa:g}: the smallest eigenvalue 1/kappa underflows float64")
+        try:
+            prob = cls(H, u, q + noise, _eigenvalues=lam)
+        except ValueError as exc:
+            raise ValueError(
+                f"kappa={kappa:g} is too large for dim={dim} with basis={basis!r}: "
+                f"H = Q diag(lambda) Q^T is not numerically positive definite in float64 "
+                f"({exc}); use a smaller kappa or basis='identity'"
+            ) from exc
+        return prob._with_w_star(w_star)
 
     @classmethod
     def heterogeneous_features(

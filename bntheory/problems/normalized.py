@@ -196,15 +196,24 @@ class Normalized:
         return 0.5 * (Hm + Hm.T)
 
     # ------------------------------------------------------------------ Kohler's rho
+    def _rho_w(self, w: object) -> tuple[Array, float]:
+        """Validated non-zero ``w`` at unit scale (``rho`` is undefined at ``w = 0``)."""
+        w = as_vector(w, "w", self.base_dim)
+        if not np.any(w):
+            raise ValueError(
+                "w must be non-zero: rho(w) = -(u^T w)^2 / (w^T S w) is undefined at w = 0"
+            )
+        return self._unit(w)
+
     def rho(self, w: object) -> float:
         """Kohler et al. (2019), Sec. 3: ``rho(w) = -(u^T w)^2 / (w^T S w)``."""
-        w, _ = self._unit(as_vector(w, "w", self.base_dim))  # rho is scale invariant
+        w, _ = self._rho_w(w)  # rho is scale invariant
         return -(float(self.u @ w) ** 2) / float(w @ (self.S @ w))
 
     def grad_rho(self, w: object) -> Array:
         """``grad rho = -2 (u^T w)/(w^T S w) u + 2 (u^T w)^2/(w^T S w)^2 S w`` (THEORY.md Sec. 3 [D])."""
         # grad rho(w) = grad rho(w / c) / c (rho is scale invariant).
-        w, c = self._unit(as_vector(w, "w", self.base_dim))
+        w, c = self._rho_w(w)
         Sw = self.S @ w
         n2 = float(w @ Sw)
         uw = float(self.u @ w)
@@ -218,7 +227,7 @@ class Normalized:
 
     def rho_gap(self, w: object) -> float:
         """``rho(w) - rho* = min_gamma ||S^{-1}u - gamma w||_S^2`` (no cancellation, THEORY.md Sec. 3 [D])."""
-        w, _ = self._unit(as_vector(w, "w", self.base_dim))
+        w, _ = self._rho_w(w)
         Sw = self.S @ w
         r = self.w_rho - (float(self.u @ w) / float(w @ Sw)) * w
         return float(r @ (self.S @ r))

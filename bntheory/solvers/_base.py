@@ -126,6 +126,13 @@ def solve(
     tol = as_real(tol, "tol", nonneg=True)
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable")
+    if not (
+        hasattr(problem, "dim") and (hasattr(problem, "loss") or hasattr(problem, "loss_grad_gap"))
+    ):
+        raise TypeError(
+            "problem must be a problem object (LeastSquares, GaussianHalfspace, ...) with "
+            f"dim, loss and grad, got {type(problem).__name__}"
+        )
     for name in ("start", "step"):
         if not hasattr(solver, name):
             raise TypeError(

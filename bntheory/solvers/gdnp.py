@@ -37,10 +37,21 @@ def bisection(fun, lo: float, hi: float, n_steps: int) -> tuple[float, float, fl
 
     Returns ``(midpoint, lo, hi)`` of the final bracket; the root is within ``(hi - lo)/2``
     of the midpoint, i.e. ``2^{-n_steps - 1} |b_0 - a_0|`` (Kohler et al.'s ``2^{-T_s}`` term).
+
+    Work is bounded whatever ``n_steps`` is: once the bracket holds two adjacent float64
+    numbers the midpoint equals an end and no further iteration can change the bracket,
+    so the loop stops there (after at most about 2,100 halvings; the result is the same
+    as running all ``n_steps`` iterations).
     """
     flo = fun(lo)
     for _ in range(n_steps):
         mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            # bracket at float64 resolution: every further iteration would evaluate the
+            # same midpoint and change nothing (the same result, without the work)
+            if fun(mid) == 0.0:
+                return mid, mid, mid
+            break
         fm = fun(mid)
         if fm == 0.0:
             return mid, mid, mid
@@ -61,6 +72,9 @@ class GDNP:
         The factor in ``eta_t = ||w||_S^2 / (step_factor L |rho(w)|)``; default 2.
     n_bisection : int
         ``T_s``, bisection iterations per length step (default 50: machine precision).
+        Any value is accepted: the bisection stops early once its bracket is two adjacent
+        float64 numbers (at most about 2,100 halvings), so a huge ``T_s`` costs no more
+        than that and gives the same result.
     bracket : (float, float), optional
         Initial bracket ``[a_0, b_0]`` of every bisection. Default: start from ``[-1, 1]``
         and double both ends until ``dF/dg`` changes sign (at most 60 doublings); the

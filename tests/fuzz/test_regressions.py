@@ -152,3 +152,27 @@ def test_halfspace_kohler_hvp_wide_gaussian():
         w, h = sc * e, 1e-3 * sc
         fd = (prob.grad(w + h * v) - prob.grad(w - h * v)) / (2 * h)
         np.testing.assert_allclose(prob.hvp(w, v), fd, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- issue 10: complex input
+
+
+def test_complex_input_rejected_everywhere_without_complex_warning():
+    # casting complex to float64 used to drop the imaginary part with a ComplexWarning
+    from bntheory.gradcheck import check_gradient
+    from bntheory.measures import condition_number, fit_linear_rate
+    from bntheory.measures.smoothness import local_smoothness
+    from bntheory.problems import LeastSquares
+
+    z = np.ones(3) + 1j
+    with no_warnings():
+        with pytest.raises(TypeError, match="x must be real"):
+            check_gradient(lambda x: float(x @ x), lambda x: 2 * x, z)
+        with pytest.raises(TypeError, match="xs must be real"):
+            local_smoothness(np.ones((2, 3)), np.ones((2, 3)) * 1j)
+        with pytest.raises(TypeError, match="result_or_values must be real"):
+            fit_linear_rate(0.5 ** np.arange(10) + 0j)
+        with pytest.raises(TypeError, match="H"):
+            condition_number(np.eye(2) * (1 + 1j))
+        with pytest.raises(TypeError, match="c must be a real number"):
+            LeastSquares(np.eye(2), [0.0, 0.0], 1j)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from bntheory.measures import (
@@ -256,3 +258,151 @@ def test_slq_rejects_bad_matrix():
         slq_density(np.array([[1.0, np.nan], [np.nan, 1.0]]))
     with pytest.raises(ValueError, match="eigenvalues"):
         slq_density(np.eye(3), rng=0).wasserstein_to([np.nan])
+
+
+# ---------------------------------------------------------------- issue 10: wrong answers
+
+
+def _rotated(lam, seed):
+    # Haar-random orthogonal similarity of diag(lam): the spectrum is lam exactly (reference)
+    Q, R = np.linalg.qr(np.random.default_rng(seed).standard_normal((lam.size, lam.size)))
+    Q = Q * np.sign(np.diag(R))
+    H = (Q * lam) @ Q.T
+    return 0.5 * (H + H.T)
+
+
+@pytest.mark.parametrize("which", ["LA", "SA", "LM"])
+@pytest.mark.parametrize("k", [1, 2, 3, 26, 50])
+def test_lanczos_exactly_repeated_eigenvalues_match_dense_eigh(which, k):
+    # 25 x 0.1 and 25 x 1.0: a single Lanczos run breaks down after 2 steps and used to
+    # return [1.0, 0.1] for the top 2 (truth [1, 1]) and [0.1, 1.0] for which="SA".
+    from bntheory.problems import LeastSquares
+
+    H = LeastSquares.ill_conditioned(50, 10, "two-cluster", rng=0).H
+    ref = np.linalg.eigvalsh(H)  # independent reference: dense LAPACK
+    ref = {"LA": ref[::-1], "SA": ref, "LM": ref[np.argsort(-np.abs(ref), kind="stable")]}[which]
+    got = top_eigenvalues(H, k, which=which, method="lanczos", rng=0)
+    np.testing.assert_allclose(got, ref[:k], rtol=1e-10)
+
+
+def test_lanczos_repeated_top_eigenvalue_without_breakdown():
+    # d = 600 with 597 distinct eigenvalues: the first run converges (no breakdown) having
+    # seen one copy of the triple top eigenvalue 5; the restarts must find the other two.
+    lam = np.concatenate([[5.0, 5.0, 5.0], np.linspace(0.1, 4.0, 597)])
+    H = _rotated(lam, 1)
+    vals, vecs = top_eigenvalues(
+        aslinearoperator(H), 4, method="lanczos", rng=0, return_eigenvectors=True
+    )
+    np.testing.assert_allclose(vals, [5.0, 5.0, 5.0, 4.0], rtol=1e-10)
+    assert np.max(np.linalg.norm(H @ vecs - vecs * vals, axis=0)) <= 1e-9 * 5.0
+    np.testing.assert_allclose(vecs.T @ vecs, np.eye(4), atol=1e-10)
+
+
+def test_lanczos_identity_and_zero_operators():
+    got = top_eigenvalues(np.eye(7), 7, method="lanczos", rng=0)
+    np.testing.assert_allclose(got, np.ones(7), rtol=1e-14)
+    np.testing.assert_array_equal(top_eigenvalues(np.zeros((6, 6)), 3, method="lanczos"), 0.0)
+
+
+@pytest.mark.parametrize(
+    "A",
+    [
+        [[1, 1j], [-1j, 1]],
+        np.array([[1, 1j], [-1j, 1]]),
+        np.eye(3, dtype=complex),
+    ],
+)
+@pytest.mark.parametrize("method", ["auto", "dense", "eigsh", "lanczos"])
+def test_complex_input_rejected_by_name(A, method):
+    # [[1, i], [-i, 1]] is Hermitian with eigenvalues 0 and 2: silently dropping the
+    # imaginary part used to give 1.0.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match="op_or_matrix must be real"):
+            top_eigenvalues(A, 1, method=method)
+        with pytest.raises(TypeError, match="op must be real"):
+            slq_density(A)
+
+
+def test_complex_operator_rejected():
+    op = aslinearoperator(np.eye(3, dtype=complex))
+    with pytest.raises(TypeError, match="op_or_matrix must be a real operator"):
+        top_eigenvalues(op, 1)
+
+
+@pytest.mark.parametrize("method", ["auto", "dense", "eigsh", "lanczos"])
+def test_sparse_non_symmetric_rejected(method):
+    from scipy.sparse import csr_matrix
+
+    # eigenvalues of [[1, 2], [0, 1]] are (1, 1); every method used to return 2.0 or more
+    with pytest.raises(ValueError, match="op_or_matrix must be symmetric"):
+        top_eigenvalues(csr_matrix([[1.0, 2.0], [0.0, 1.0]]), 1, method=method)
+    with pytest.raises(ValueError, match="op_or_matrix contains NaN"):
+        top_eigenvalues(csr_matrix([[1.0, np.nan], [np.nan, 1.0]]), 1, method=method)
+
+
+def test_sparse_symmetric_still_accepted():
+    from scipy.sparse import random as sparse_random
+
+    S = sparse_random(40, 40, density=0.2, random_state=0)
+    S = S + S.T
+    ref = np.linalg.eigvalsh(S.toarray())[::-1][:3]  # dense reference
+    for method in ("dense", "eigsh", "lanczos"):
+        np.testing.assert_allclose(
+            top_eigenvalues(S, 3, method=method, rng=0), ref, rtol=1e-9, atol=1e-12
+        )
+
+
+# ---------------------------------------------------------------- issue 10: size limits
+
+
+def test_slq_grid_size_limit_before_allocating():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="grid.*max_grid"):
+            slq_density(np.eye(3), grid=10**9)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20  # refused before allocating (10**9 points would be 8 GB)
+    with pytest.raises(ValueError, match="max_grid"):
+        slq_density(np.eye(3), grid=np.linspace(0, 1, 11), max_grid=10)
+    # overridable, and the density agrees with the default-limit one on a shared grid
+    g = np.linspace(0.0, 2.0, 2001)
+    a = slq_density(np.diag([0.5, 1.0, 1.5]), grid=g, rng=0, max_grid=5000)
+    ref = _exact_smoothed(np.array([0.5, 1.0, 1.5]), g, a.sigma)  # closed form (n_steps = d)
+    np.testing.assert_allclose(a.density, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_slq_lanczos_storage_limit():
+    with pytest.raises(ValueError, match="n_runs.*max_bytes"):
+        slq_density(np.eye(100), n_runs=10**6)
+    with pytest.raises(ValueError, match="max_bytes"):
+        slq_density(np.eye(10), n_runs=2, n_steps=10, max_bytes=100)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from([-2.0, 0.0, 0.5, 1.0, 3.0]), min_size=1, max_size=30),
+    st.lists(st.floats(-5.0, 5.0), max_size=10),
+    st.integers(1, 40),
+    st.sampled_from(["LA", "SA", "LM"]),
+    st.integers(0, 2**16),
+)
+def test_lanczos_property_repeated_spectra(repeated, distinct, k, which, seed):
+    # spectra with exact repeats (and some distinct values) against dense eigh
+    lam = np.array(repeated + distinct)
+    k = min(k, lam.size)
+    H = _rotated(lam, seed)
+    ref = np.linalg.eigvalsh(H)
+    order = {"LA": ref[::-1], "SA": ref, "LM": ref[np.argsort(-np.abs(ref), kind="stable")]}
+    got = top_eigenvalues(H, k, which=which, method="lanczos", rng=seed)
+    scale = max(1.0, float(np.max(np.abs(lam))))
+    if which == "LM":  # ties in |lambda| (e.g. -2 and 2) may come in either order
+        np.testing.assert_allclose(np.abs(got), np.abs(order["LM"][:k]), atol=1e-9 * scale)
+    else:
+        np.testing.assert_allclose(got, order[which][:k], atol=1e-9 * scale)

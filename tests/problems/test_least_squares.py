@@ -114,3 +114,74 @@ def test_bad_generator_input():
         LeastSquares.from_samples(np.ones((5, 3)), np.ones(5))
     with pytest.raises(ValueError, match="y"):
         LeastSquares.from_samples(np.ones((5, 3)), np.ones(4))
+
+
+# ---------------------------------------------------------------- issue 10
+
+
+def test_kappa_and_mu_of_extreme_spectrum():
+    # eigvalsh returns 0 for lambda_min = 1e-300 next to 1e300 (absolute error d eps L), and
+    # kappa used to raise ZeroDivisionError; the true values are known in closed form.
+    ls = LeastSquares(np.diag([1e-300, 1e300]), [0.0, 0.0], 0.0)
+    assert ls.mu == pytest.approx(1e-300, rel=1e-14)
+    with pytest.raises(ValueError, match="H: the condition number"):
+        _ = ls.kappa  # 1e600 is not a float64
+    ls = LeastSquares(np.diag([1e-150, 1e150]), [0.0, 0.0], 0.0)
+    assert ls.kappa == pytest.approx(1e300, rel=1e-13)
+    # an ordinary matrix keeps eigvalsh's value exactly
+    H = np.array([[2.0, 1.0], [1.0, 3.0]])
+    assert LeastSquares(H, [0.0, 0.0], 0.0).mu == np.linalg.eigvalsh(H)[0]
+
+
+def test_complex_input_rejected_by_name():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match="H must be real"):
+            LeastSquares(np.eye(2) + 1j * np.eye(2), [0.0, 0.0], 0.0)
+        with pytest.raises(TypeError, match="u must be real"):
+            LeastSquares(np.eye(2), np.array([1.0, 1j]), 2.0)
+        with pytest.raises(TypeError, match="X must be real"):
+            LeastSquares.from_samples(np.ones((3, 2)) * 1j, np.ones(3))
+
+
+def test_ill_conditioned_size_limit_before_allocating():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"dim=50000 .*max_bytes"):
+            LeastSquares.ill_conditioned(50000, 10)  # ~160 GB at peak
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20
+    with pytest.raises(ValueError, match="max_bytes"):
+        LeastSquares.ill_conditioned(20, 10, max_bytes=1000)
+    ls = LeastSquares.ill_conditioned(20, 10, rng=0, max_bytes=10**6)  # overridable
+    np.testing.assert_allclose(ls.kappa, 10.0, rtol=1e-12)
+
+
+def test_ill_conditioned_peak_memory_estimate_is_conservative():
+    # the documented estimate (8 dense d x d float64 arrays) must cover the measured peak
+    import tracemalloc
+
+    from bntheory.problems import least_squares as mod
+
+    d = 400
+    tracemalloc.start()
+    try:
+        LeastSquares.ill_conditioned(d, 100, rng=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= mod.ILL_CONDITIONED_ARRAYS * 8 * d * d
+
+
+def test_ill_conditioned_huge_kappa_names_kappa():
+    with pytest.raises(ValueError, match=r"kappa=1e\+300 is too large"):
+        LeastSquares.ill_conditioned(3, 1e300)
+    # the identity basis represents the same spectrum exactly
+    ls = LeastSquares.ill_conditioned(3, 1e300, "two-cluster", basis="identity", rng=0)
+    np.testing.assert_allclose(np.diag(ls.H), [1e-300, 1.0, 1.0], rtol=1e-15)

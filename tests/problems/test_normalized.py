@@ -70,3 +70,12 @@ def test_zero_w_rejected(ls):
         nb.loss(np.zeros(7))
     with pytest.raises(TypeError, match="problem"):
         Normalized(object())
+
+
+def test_rho_at_zero_is_a_named_error():
+    # rho(w) = -(u^T w)^2 / (w^T S w) is undefined at w = 0 (used to be ZeroDivisionError)
+    nb = Normalized(LeastSquares(np.eye(2), [1.0, 0.0], 1.0))
+    for f in (nb.rho, nb.grad_rho, nb.rho_gap):
+        with pytest.raises(ValueError, match="w must be non-zero"):
+            f([0.0, 0.0])
+    assert nb.rho([2.0, 0.0]) == pytest.approx(-1.0, rel=1e-15)  # closed form -(2)^2/4

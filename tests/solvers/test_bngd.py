@@ -85,7 +85,9 @@ def test_local_rate_matches_linearization(spectrum, lr):
     assert stop - settled > 50
     pred = bngd_local_iterate_rate(ls.H, ls.w_star, eh[stop]) ** 2  # gap rate = iterate rate^2
     # The brief asks for 5 %; the linearization is exact asymptotically, so 0.1 % is required here.
-    assert_rate_close(res, pred, rtol=1e-3, window=(settled, stop))
+    assert_rate_close(
+        res, pred, rtol=1e-3, window=(settled, stop), allow_status=("converged", "max_steps")
+    )
 
 
 def test_kappa_star_at_most_kappa():

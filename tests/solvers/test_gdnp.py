@@ -79,3 +79,21 @@ def test_bad_input():
         solve(ls, GDNP(), (1.0, np.zeros(4)))
     with pytest.raises(ValueError, match="bracket"):
         solve(ls, GDNP(bracket=(10.0, 20.0)), (1.0, np.ones(4)))
+
+
+def test_huge_n_bisection_is_bounded_and_identical():
+    # The bracket reaches two adjacent floats after ~2,100 halvings at most; further
+    # iterations cannot change it, so T_s = 10**6 must give the T_s = 3000 result, fast
+    # (it took 45 s for 2 steps before the early exit).
+    import time
+
+    ls = LeastSquares.ill_conditioned(4, 10, rng=0)
+    x0 = (1.0, np.ones(4))
+    t0 = time.perf_counter()
+    big = solve(ls, GDNP(n_bisection=10**6), x0, max_steps=2)
+    assert time.perf_counter() - t0 < 5.0
+    ref = solve(ls, GDNP(n_bisection=3000), x0, max_steps=2)
+    np.testing.assert_array_equal(big.params, ref.params)
+    # the bisection itself: the root of g -> g - 1/3 to the last bit
+    mid, lo, hi = bisection(lambda g: g - 1.0 / 3.0, 0.0, 1.0, 10**7)
+    assert lo <= 1.0 / 3.0 <= hi and np.nextafter(lo, 1.0) >= hi
