@@ -21,8 +21,6 @@ LEGACY: set[str] = {
     "landscape",
     "shift",
     "gradflow",
-    "decoupling",
-    "least_squares",
     "halfspace",
 }
 

@@ -1,0 +1,147 @@
+"""Closed-form Fisher information of a random ReLU network, with and without batch
+normalization in the last layer (Karakida, Akaho & Amari 2019).
+
+The network is ``a(x) = W_{L+1}^T phi(W_L^T ... phi(W_1^T x))`` (no biases, one output
+unit, ``W_l ~ N(0, sigma_w2 / fan_in)``), evaluated on a batch of ``T`` inputs. The Fisher
+information of a unit-variance Gaussian output model (the Gauss-Newton matrix of the MSE
+loss) is ``F = J^T J / T``, ``J`` the ``T x dim`` Jacobian of the outputs with respect to all
+weights. Its non-zero spectrum is that of the ``T x T`` Gram matrix ``K = J J^T / T``, which
+for a dense network decomposes layer by layer (the neural-tangent-kernel identity):
+
+    (J_a J_a^T)_{ij} = sum_l <h_{l-1,i}, h_{l-1,j}> <delta_{l,i}, delta_{l,j}>,
+
+with ``h_{l-1}`` the input of layer ``l`` and ``delta_l = d a / d(pre-activation of layer l)``.
+Batch normalization of the output unit (train mode, batch statistics, fixed ``gamma = 1``,
+``beta = 0``) makes every output depend on the whole batch: ``o = B a`` to first order with
+``B = (1/s)(I - 1 1^T / T - o o^T / T)``, so ``J = B J_a`` and ``K = B (J_a J_a^T) B / T``;
+mean subtraction alone (Karakida et al.'s key ingredient) has ``B = I - 1 1^T / T``.
+
+This module is an implementation independent of :class:`bntheory.nets.MLP` (no
+R-operator, no per-column VJP/JVP); ``tests/nets/test_karakida2019.py`` checks it against
+:func:`bntheory.nets.measurements.fisher_spectrum`. It costs ``O(T M^2 + T^3)`` for width
+``M``, so widths of several hundred with ``T = M`` samples take milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "OUTPUT_NORMS",
+    "fisher_gram",
+    "fisher_lambda_max",
+    "fisher_lambda_max_all",
+    "output_norm_jacobian",
+    "relu_weights",
+]
+
+Array = np.ndarray
+
+#: Treatments of the output unit: none, mean subtraction, full BN (mean and variance).
+OUTPUT_NORMS = ("none", "center", "bn")
+
+
+def relu_weights(
+    sizes: Sequence[int], rng: np.random.Generator, sigma_w2: float = 2.0
+) -> list[Array]:
+    """Random weights ``W_l ~ N(0, sigma_w2 / fan_in)`` of shape ``(fan_in, fan_out)``
+    (He initialization for ``sigma_w2 = 2``; Karakida et al.'s random-weight setting)."""
+    if len(sizes) < 2 or sizes[-1] != 1:
+        raise ValueError(f"sizes must be (d_in, ..., 1) with one output unit, got {sizes}")
+    return [
+        rng.normal(scale=np.sqrt(sigma_w2 / a), size=(a, b))
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def _jacobian_gram(Ws: Sequence[Array], X: Array) -> tuple[Array, Array]:
+    """``J_a J_a^T`` (``T x T``) and the pre-normalization outputs ``a`` (length ``T``)."""
+    hs, masks = [X], []
+    h = X
+    for W in Ws[:-1]:
+        z = h @ W
+        masks.append(z > 0)
+        h = np.where(masks[-1], z, 0.0)
+        hs.append(h)
+    a = (h @ Ws[-1])[:, 0]
+    T = X.shape[0]
+    K = np.zeros((T, T))
+    delta = np.ones((T, 1))  # d a / d a for the output layer
+    for k in range(len(Ws) - 1, -1, -1):
+        K += (hs[k] @ hs[k].T) * (delta @ delta.T)
+        if k > 0:
+            delta = (delta @ Ws[k].T) * masks[k - 1]
+    return K, a
+
+
+def output_norm_jacobian(a: Array, norm: str, eps: float = 0.0) -> Array:
+    """``d o / d a`` (``T x T``) of the output treatment ``norm`` at the batch ``a``.
+
+    ``"none"``: identity; ``"center"``: ``I - 1 1^T / T``; ``"bn"``: train-mode BN with batch
+    statistics (biased variance, Ioffe & Szegedy 2015, Alg. 1), ``gamma = 1``:
+    ``(1/s)(I - 1 1^T/T - x_hat x_hat^T / T)``, ``s = sqrt(var + eps)``, ``x_hat = (a - mean)/s``.
+    """
+    T = a.shape[0]
+    if norm == "none":
+        return np.eye(T)
+    C = np.eye(T) - 1.0 / T
+    if norm == "center":
+        return C
+    if norm == "bn":
+        s = np.sqrt(np.var(a) + eps)
+        xh = (a - a.mean()) / s
+        return (C - np.outer(xh, xh) / T) / s
+    raise ValueError(f"norm must be one of {OUTPUT_NORMS}, got {norm!r}")
+
+
+def fisher_gram(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 0.0) -> Array:
+    """``K = J J^T / T``: its eigenvalues are the non-zero eigenvalues of the Fisher
+    information ``F = J^T J / T`` of the outputs ``o = norm(a)`` on the batch ``X``."""
+    X = np.asarray(X, dtype=float)
+    Ka, a = _jacobian_gram(Ws, X)
+    B = output_norm_jacobian(a, norm, eps)
+    K = B @ Ka @ B.T / X.shape[0]
+    return 0.5 * (K + K.T)
+
+
+def fisher_lambda_max(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 0.0) -> float:
+    """Largest eigenvalue of the Fisher information (see :func:`fisher_gram`)."""
+    return float(np.linalg.eigvalsh(fisher_gram(Ws, X, norm, eps))[-1])
+
+
+def _project(K: Array, a: Array, norm: str, eps: float) -> Array:
+    """``B K B^T`` for the output treatment ``norm`` (:func:`output_norm_jacobian`) in
+    ``O(T^2)``: ``B = c (C - v v^T)`` with the centring ``C``, ``v = x_hat / sqrt(T)``
+    (``C v = v``), ``c = 1/s`` (``v = 0``, ``c = 1`` for mean subtraction)."""
+    if norm == "none":
+        return K
+    r = K.mean(axis=1, keepdims=True)
+    KC = K - r - r.T + K.mean()  # C K C
+    if norm == "center":
+        return KC
+    if norm != "bn":
+        raise ValueError(f"norm must be one of {OUTPUT_NORMS}, got {norm!r}")
+    s = np.sqrt(np.var(a) + eps)
+    v = (a - a.mean()) / s / np.sqrt(a.shape[0])
+    Kv = KC @ v
+    out = KC - np.outer(Kv, v) - np.outer(v, Kv) + float(v @ Kv) * np.outer(v, v)
+    return out / s**2
+
+
+def _top_eigenvalue(K: Array) -> float:
+    import scipy.linalg
+
+    T = K.shape[0]
+    K = 0.5 * (K + K.T)
+    return float(scipy.linalg.eigh(K, eigvals_only=True, subset_by_index=[T - 1, T - 1])[0])
+
+
+def fisher_lambda_max_all(Ws: Sequence[Array], X: Array, eps: float = 0.0) -> dict[str, float]:
+    """``{norm: lambda_max}`` for every treatment in :data:`OUTPUT_NORMS`, sharing the
+    Jacobian Gram matrix of the un-normalized output (projections in ``O(T^2)``)."""
+    X = np.asarray(X, dtype=float)
+    Ka, a = _jacobian_gram(Ws, X)
+    Ka = Ka / X.shape[0]
+    return {norm: _top_eigenvalue(_project(Ka, a, norm, eps)) for norm in OUTPUT_NORMS}
