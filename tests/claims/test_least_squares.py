@@ -93,9 +93,10 @@ MUTATIONS = {
     "ls-05": _no_normalization,
     "ls-07": _slow_gd,
     "ls-08": _slow_gd,
+    "ls-09": _slow_gd,
 }
 
 
-@pytest.mark.parametrize("claim_id", mutation_params(MUTATIONS, slow={"ls-07", "ls-08"}))
+@pytest.mark.parametrize("claim_id", mutation_params(MUTATIONS, slow={"ls-07", "ls-08", "ls-09"}))
 def test_mutation_flips_verdict(claim_id, monkeypatch):
     assert_flips(claim_id, MUTATIONS[claim_id], monkeypatch)
