@@ -2,9 +2,13 @@
 
 Each function runs one of :mod:`bntheory.nets.measurements` (the nets helper's
 implementation of a published experiment, scaled down) for ONE seed and returns plain
-floats; the claims run it over :func:`~bntheory.claims.core.measurement_seeds` (quick: 3,
-full: 10 seeds, the same configuration in both modes) and report median and range.
-Results are cached per process by seed, so claims sharing a measurement key share the work.
+floats (a diverged run is reported as a status flag, ``completed_*``, never as a number);
+the claims run it over :func:`~bntheory.claims.core.measurement_seeds` (a pre-registered
+number per claim, default quick 3 / full 10, the same configuration in both modes unless
+the docstring says otherwise) and decide on confidence intervals: :func:`paired_ratio_ci`
+(paired BN / no-BN log ratios), :func:`spearman_ci` (rank correlations). Results are cached
+per process by seed, so claims sharing a measurement key share the work. The digits-based
+measurements raise :class:`~bntheory.claims.core.Unavailable` without scikit-learn.
 """
 
 from __future__ import annotations
@@ -19,14 +23,57 @@ from bntheory.claims.core import measurement_seeds, shared_result
 LR_GRID = tuple(float(x) for x in np.logspace(-2, 1.5, 8))
 
 
-def per_seed(key: str, fn, quick: bool, rng: np.random.Generator, variant: str = "") -> list:
-    """``[fn(seed) for seed in measurement_seeds(key, quick, rng)]``, each computed once per
-    ledger run (shared across claims and worker processes, ``core.shared_result``);
-    ``variant`` distinguishes settings that share the seeds of ``key`` but not results."""
+def per_seed(
+    key: str, fn, quick: bool, rng: np.random.Generator, variant: str = "", n: int | None = None
+) -> list:
+    """``[fn(seed) for seed in measurement_seeds(key, quick, rng, n)]``, each computed once
+    per ledger run (shared across claims and worker processes, ``core.shared_result``);
+    ``variant`` distinguishes settings that share the seeds of ``key`` but not results;
+    ``n`` is the claim's pre-registered number of seeds (default ``core.N_SEEDS``)."""
     return [
         shared_result(f"{key}{variant}-{'q' if quick else 'f'}", s, lambda s=s: fn(s))
-        for s in measurement_seeds(key, quick, rng)
+        for s in measurement_seeds(key, quick, rng, n)
     ]
+
+
+#: Seeds of the deep-linear-net ICS runs (ics-03, cs-06), quick and full alike: the
+#: per-seed log ratio of the ICS scatters with a standard deviation of about 0.6 (a pilot
+#: on 12 seeds), so 20 seeds put the 95 % interval within about +-0.3 of the mean.
+N_DLN = 20
+
+#: Seeds of the ICS-vs-speed correlation (cs-07, the same runs): full mode 160 seeds (320
+#: runs, Fisher-z half-width about 0.11, enough to separate a correlation of about 0.5 from
+#: the 0.3 bound); quick mode uses the 20 of ics-03 (half-width about 0.33).
+N_DLN_CORR = {True: N_DLN, False: 160}
+
+
+def paired_ratio_ci(
+    name: str, numerator, denominator, *, max_bad_fraction: float = 0.25
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """:func:`bntheory.claims.stats.log_ratio_ci` of paired per-seed values. A pair with a
+    non-finite or non-positive member (a diverged run, a net with no trainable rate) is a
+    status, not a ratio: it is left out and counted in ``name + "_bad_pairs"``; when more
+    than ``max_bad_fraction`` of the pairs are bad (or fewer than 2 remain) the value is nan
+    (decides as inconclusive)."""
+    from bntheory.claims.stats import log_ratio_ci
+
+    a = np.asarray(numerator, dtype=float)
+    b = np.asarray(denominator, dtype=float)
+    good = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
+    bad = int(a.size - good.sum())
+    if bad > max_bad_fraction * a.size or good.sum() < 2:
+        return {name: float("nan"), f"{name}_bad_pairs": float(bad)}, {}
+    v, iv = log_ratio_ci(name, a[good], b[good])
+    v[f"{name}_bad_pairs"] = float(bad)
+    return v, iv
+
+
+def fmt_ci(intervals: dict, name: str) -> str:
+    """``"[lo, hi]"`` of ``intervals[name]`` (3 significant digits), ``"n/a"`` if absent."""
+    lo, hi = intervals.get(name, (None, None))
+    if lo is None or hi is None:
+        return "n/a"
+    return f"[{lo:.3g}, {hi:.3g}]"
 
 
 # ----------------------------------------------------------------- Bjorck / Santurkar Fig. 1
@@ -54,8 +101,9 @@ def lr_sweep(seed: int) -> dict:
         )
         with np.errstate(all="ignore"):
             r = bjorck_lr_sweep(
-                net, data.X_train, data.Y_train, LR_GRID, steps=100, batch_size=64, rng=seed + 2
-            )
+                net, data.X_train, data.Y_train, LR_GRID, steps=100, batch_size=64,
+                rng=seed + 2, stop_at_largest=True,
+            )  # fmt: skip
         out["bn" if bn else "plain"] = 0.0 if r.max_lr is None else float(r.max_lr)
     return out
 
@@ -76,19 +124,26 @@ def _dln(seed: int, bn: bool):
 @lru_cache(maxsize=64)
 def dln_ics(seed: int) -> dict:
     """Santurkar et al. (2018), Def. 2.1 (:func:`bntheory.nets.measurements.internal_covariate_shift`):
-    mean over layers >= 1 and 10 SGD steps (lr 0.02, at which the unnormalized net trains; batch 32) of ``||G - G'||/||G||`` and
-    ``cos(G, G')``, with and without BN, same data and batch order."""
+    mean over layers >= 1 and every second of 10 SGD steps (lr 0.02, at which the
+    unnormalized net trains; batch 32) of ``||G - G'||/||G||`` and ``cos(G, G')``, with and without BN, same data and
+    batch order; training speed ``log(L_0 / L_10) / 10`` (full-batch loss)."""
     from bntheory.nets.measurements import internal_covariate_shift
 
     out = {}
     for bn in (False, True):
         net, X, Y = _dln(seed, bn)
+        L0 = net.loss(X, Y)
         with np.errstate(all="ignore"):
-            r = internal_covariate_shift(net, X, Y, lr=0.02, steps=10, batch_size=32, rng=seed + 2)
+            r = internal_covariate_shift(
+                net, X, Y, lr=0.02, steps=10, batch_size=32, every=2, rng=seed + 2
+            )
+            L1 = net.loss(X, Y) if r.status == "completed" else float("inf")
         tag = "bn" if bn else "plain"
-        ok = r.status == "completed"
+        ok = r.status == "completed" and bool(np.isfinite(L1))
+        out[f"completed_{tag}"] = float(ok)
         out[f"rel_{tag}"] = float(np.mean(r.relative[:, 1:])) if ok else float("inf")
         out[f"cos_{tag}"] = float(np.mean(r.cosine[:, 1:])) if ok else float("nan")
+        out[f"speed_{tag}"] = float(np.log(L0 / L1) / 10) if ok else float("nan")
     return out
 
 
@@ -115,27 +170,52 @@ def dln_landscape(seed: int, lr: float) -> dict:
 
 
 # ----------------------------------------------------------------- Ioffe & Szegedy Fig. 1
+def _digits_or_unavailable() -> None:
+    """Raise :class:`~bntheory.claims.core.Unavailable` when scikit-learn (the digits data
+    set) is missing: the Ioffe & Szegedy substitutes are never run on other data."""
+    import importlib.util
+
+    from bntheory.claims.core import Unavailable
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise Unavailable(
+            "scikit-learn (its bundled 8x8 digits, the MNIST stand-in) is not installed; "
+            "pip install 'bntheory[data]'"
+        )
+
+
 @lru_cache(maxsize=64)
 def ioffe_fig1(seed: int, quick: bool) -> dict:
     """Ioffe & Szegedy (2015), Fig. 1 (:func:`bntheory.nets.measurements.ioffe_figure1`):
     3 sigmoid hidden layers, SGD batch 60 (lr 0.5), scikit-learn's 8x8 digits instead of
-    MNIST; quick: width 32, 200 steps; full: width 64, 600 steps. Drift = max over
-    checkpoints of |percentile - initial percentile| ({15, 50, 85}th) of the sigmoid input of
-    one last-hidden-layer unit, divided by the initial 15-85 spread; KL = histogram KL from
-    the first checkpoint to the last."""
+    MNIST (raises ``Unavailable`` without scikit-learn); quick: width 32, 200 steps; full:
+    width 64, 600 steps. Drift = max over checkpoints of |percentile - initial percentile|
+    ({15, 50, 85}th) of the sigmoid input of one last-hidden-layer unit, divided by the
+    initial 15-85 spread; KL = histogram KL from the first checkpoint to the last;
+    saturation = fraction of all hidden sigmoid inputs with ``|z| > 4`` at the end;
+    attenuation = ||grad of the first dense layer|| / ||grad of the output layer||
+    (mini-batch), mean over the last tenth of the steps divided by the mean over the first
+    tenth."""
     from bntheory.nets.measurements import ioffe_figure1
 
+    _digits_or_unavailable()
     hidden, steps = (32, 200) if quick else (64, 600)
     r = ioffe_figure1(steps=steps, eval_every=steps // 4, hidden=hidden, rng=seed)
     out = {"dataset_digits": float(r.dataset == "digits")}
-    for tag, sh, acc in (
-        ("plain", r.shift_plain, r.accuracy_plain),
-        ("bn", r.shift_bn, r.accuracy_bn),
-    ):
+    for tag, sh, acc, st, sat, gn in (
+        ("plain", r.shift_plain, r.accuracy_plain, r.status_plain, r.saturation_plain,
+         r.grad_norms_plain),
+        ("bn", r.shift_bn, r.accuracy_bn, r.status_bn, r.saturation_bn, r.grad_norms_bn),
+    ):  # fmt: skip
         p = sh.percentiles
+        out[f"completed_{tag}"] = float(st == "completed")
         out[f"drift_{tag}"] = float(np.max(np.abs(p - p[:1])) / (p[0, 2] - p[0, 0]))
         out[f"kl_{tag}"] = float(sh.kl_from_first[-1])
         out[f"acc_{tag}"] = float(acc[-1])
+        out[f"sat0_{tag}"], out[f"sat_{tag}"] = float(sat[0]), float(sat[1])
+        k = max(1, gn.shape[0] // 10)
+        att = gn[:, 0] / gn[:, -1]
+        out[f"atten_{tag}"] = float(np.mean(att[-k:]) / np.mean(att[:k]))
     return out
 
 
@@ -187,4 +267,154 @@ def fisher(seed: int, quick: bool) -> dict:
                 rng=seed + M,
             )  # fmt: skip
             out[f"lmax_{bn}_M{M}"] = fisher_spectrum(net, X).lambda_max
+    return out
+
+
+# ----------------------------------------------------------------- the article's own readings
+def _subseeds(seed: int, n: int) -> list[int]:
+    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(seed).spawn(n)]
+
+
+@lru_cache(maxsize=64)
+def dln_moment_shift(seed: int) -> dict:
+    """The reference article's measure (L2 change of the mean and std of layer inputs
+    between iterations, :func:`bntheory.nets.measurements.layer_input_moment_shift`) on the
+    run of :func:`dln_ics` (same net, data, lr 0.02, batch 32 and batch order, 10 steps):
+    mean over layers >= 1 and steps of the relative shift, with and without BN."""
+    from bntheory.nets.measurements import layer_input_moment_shift
+
+    out = {}
+    for bn in (False, True):
+        net, X, Y = _dln(seed, bn)
+        with np.errstate(all="ignore"):
+            r = layer_input_moment_shift(net, X, Y, lr=0.02, steps=10, batch_size=32, rng=seed + 2)
+        tag = "bn" if bn else "plain"
+        ok = r.status == "completed"
+        out[f"completed_{tag}"] = float(ok)
+        out[f"moment_{tag}"] = float(np.mean(r.relative[:, 1:])) if ok else float("nan")
+    return out
+
+
+def spearman_ci(
+    name: str, x, y, *, level: float = 0.95
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Spearman rank correlation of paired samples with the Fisher-z interval of Fieller,
+    Hartley & Pearson (1957): ``atanh(rho) +- z_{level} sqrt(1.06 / (n - 3))``."""
+    from scipy import stats
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 4:
+        raise ValueError("x and y must be paired 1-D samples of at least 4 values")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return {name: float("nan"), f"{name}_n": float(x.size)}, {}
+    rho = float(stats.spearmanr(x, y)[0])
+    z, half = np.arctanh(np.clip(rho, -0.999999, 0.999999)), 0.0
+    half = float(stats.norm.ppf(0.5 + level / 2)) * np.sqrt(1.06 / (x.size - 3))
+    return {name: rho, f"{name}_n": float(x.size)}, {
+        name: (float(np.tanh(z - half)), float(np.tanh(z + half)))
+    }
+
+
+@lru_cache(maxsize=64)
+def hessian_isotropy_bn(seed: int) -> dict:
+    """The reference article's reading of Bjorck et al. (2018): BN makes the curvature
+    more isotropic. Exact train-mode Hessian (:func:`bntheory.nets.measurements.hessian_isotropy`)
+    of a ReLU net ``[8, 16, 16, 16, 4]`` (He init, cross-entropy, 4-class Gaussian mixture,
+    128 training points, full batch), with and without BN, same data and init seed, at
+    initialization and after 200 SGD steps (lr 0.1, batch 32, same batch order); stochastic
+    Lanczos quadrature with 2 probes of 30 steps. Anisotropy = ``max|lambda| / mean|lambda|``
+    (1 = isotropic)."""
+    from bntheory.nets import MLP, gaussian_mixture, train
+    from bntheory.nets.measurements import hessian_isotropy
+
+    s_data, s_init, s_order, s_lz = _subseeds(seed, 4)
+    d = gaussian_mixture(128, 64, 8, 4, separation=2.0, rng=s_data)
+    out = {}
+    for bn in (False, True):
+        tag = "bn" if bn else "plain"
+        net = MLP([8, 16, 16, 16, 4], "relu", bn=bn, loss="cross_entropy", rng=s_init)
+        h0 = hessian_isotropy(net, d.X_train, d.Y_train, rng=s_lz)
+        with np.errstate(all="ignore"):
+            r = train(net, d.X_train, d.Y_train, lr=0.1, steps=200, batch_size=32, rng=s_order)
+        out[f"completed_{tag}"] = float(r.status == "completed")
+        h1 = hessian_isotropy(net, d.X_train, d.Y_train, rng=s_lz)
+        out[f"aniso0_{tag}"], out[f"aniso_{tag}"] = h0.anisotropy, h1.anisotropy
+        out[f"part0_{tag}"], out[f"part_{tag}"] = h0.participation, h1.participation
+        out[f"loss_{tag}"] = float(net.loss(d.X_train, d.Y_train))
+    return out
+
+
+@lru_cache(maxsize=64)
+def representation_separation(seed: int) -> dict:
+    """The reference article (its ref. [10]): BN improves the clustering of hidden
+    representations. ReLU net ``[64, 64, 64, 64, 10]`` (He init, cross-entropy) on
+    scikit-learn's 8x8 digits (raises ``Unavailable`` without scikit-learn), with and
+    without BN, same init seed and batch order, 400 SGD steps (lr 0.1, batch 60); Fisher
+    separation index ``tr(S_b)/tr(S_w)`` of the last hidden layer's outputs on the test set
+    (eval mode), at initialization and after training, and the test accuracy."""
+    from bntheory.nets import MLP, load_digits_split, train
+    from bntheory.nets.measurements import separation_index
+
+    _digits_or_unavailable()
+    s_data, s_init, s_order = _subseeds(seed, 3)
+    d = load_digits_split(rng=s_data)
+    out = {}
+    for bn in (False, True):
+        tag = "bn" if bn else "plain"
+        net = MLP([64, 64, 64, 64, 10], "relu", bn=bn, loss="cross_entropy", rng=s_init)
+
+        def sep(net=net) -> float:
+            with np.errstate(all="ignore"):
+                h = net._forward(d.X_test, False).inputs[-1]
+            return separation_index(h, d.Y_test) if np.all(np.isfinite(h)) else float("nan")
+
+        out[f"sep0_{tag}"] = sep()
+        with np.errstate(all="ignore"):
+            r = train(
+                net, d.X_train, d.Y_train, lr=0.1, steps=400, batch_size=60, rng=s_order,
+                X_test=d.X_test, Y_test=d.Y_test,
+            )  # fmt: skip
+        out[f"completed_{tag}"] = float(r.status == "completed")
+        out[f"sep_{tag}"] = sep()
+        out[f"acc_{tag}"] = float(r.test_accuracy[-1])
+    return out
+
+
+def _attenuation(grad_norms: np.ndarray) -> float:
+    """``A = ||grad first layer|| / ||grad output layer||`` (mini-batch, per step): mean over
+    the last tenth of the steps divided by the mean over the first tenth."""
+    k = max(1, grad_norms.shape[0] // 10)
+    a = grad_norms[:, 0] / grad_norms[:, -1]
+    return float(np.mean(a[-k:]) / np.mean(a[:k]))
+
+
+@lru_cache(maxsize=64)
+def sigmoid_saturation(seed: int) -> dict:
+    """The reference article (ICS section): shifts amplified through many layers drive
+    sigmoids into saturation, which causes vanishing gradients (Ioffe & Szegedy 2015,
+    Sec. 1). Deep sigmoid net ``[64] + [32] * 6 + [10]`` (init ``N(0, 1/fan_in)``,
+    cross-entropy) on scikit-learn's 8x8 digits (``Unavailable`` without scikit-learn),
+    with and without BN, same init seed and batch order, 200 SGD steps (lr 0.5, batch 60,
+    the Fig. 1 optimizer). Saturation = fraction of all hidden sigmoid inputs (test set,
+    train mode) with ``|z| > 4`` after training; attenuation as in :func:`_attenuation`."""
+    from bntheory.nets import MLP, load_digits_split, train
+    from bntheory.nets.measurements import _saturated_fraction
+
+    _digits_or_unavailable()
+    s_data, s_init, s_order = _subseeds(seed, 3)
+    d = load_digits_split(rng=s_data)
+    out = {}
+    for bn in (False, True):
+        tag = "bn" if bn else "plain"
+        net = MLP([64] + [32] * 6 + [10], "sigmoid", bn=bn, loss="cross_entropy", rng=s_init)
+        out[f"sat0_{tag}"] = _saturated_fraction(net, d.X_test, 4.0)
+        with np.errstate(all="ignore"):
+            r = train(
+                net, d.X_train, d.Y_train, lr=0.5, steps=200, batch_size=60, rng=s_order,
+                X_test=d.X_test, Y_test=d.Y_test,
+            )  # fmt: skip
+        out[f"completed_{tag}"] = float(r.status == "completed")
+        out[f"sat_{tag}"] = _saturated_fraction(net, d.X_test, 4.0)
+        out[f"atten_{tag}"] = _attenuation(r.grad_norms)
+        out[f"acc_{tag}"] = float(r.test_accuracy[-1])
     return out

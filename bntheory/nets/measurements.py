@@ -12,6 +12,9 @@ of the train-mode objective (batch statistics). Sources:
   information (Gauss-Newton) of wide random networks, with/without BN in the last layer.
 * Ioffe & Szegedy (2015), Sec. 4.1 / Fig. 1: sigmoid-input percentiles, test accuracy.
 * Gradient flow through depth (the reference article's 90-layer claim).
+* The reference article's own readings, measured: the moment-based shift it attributes to
+  Santurkar et al., Hessian isotropy (attributed to Bjorck et al.), class separation of
+  hidden representations (Fisher 1936 criterion), sigmoid saturation.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ __all__ = [
     "AroraResult",
     "FisherResult",
     "GradientFlowResult",
+    "HessianIsotropy",
     "ICSResult",
     "IoffeFigure1",
     "LRSweepResult",
     "LandscapeResult",
+    "MomentShiftResult",
     "RelativeLossChange",
     "TheoremCheck",
     "activation_shift",
@@ -42,13 +47,16 @@ __all__ = [
     "bjorck_lr_sweep",
     "fisher_spectrum",
     "gradient_flow",
+    "hessian_isotropy",
     "histogram_kl",
     "internal_covariate_shift",
     "ioffe_figure1",
+    "layer_input_moment_shift",
     "relative_loss_change",
     "santurkar_landscape",
     "santurkar_theorem41",
     "santurkar_theorem42",
+    "separation_index",
 ]
 
 Array = np.ndarray
@@ -420,7 +428,8 @@ class LRSweepResult:
         Full-batch train-mode loss after training (``inf`` when diverged).
     initial_loss : float
     status : tuple of str
-        ``"completed"`` or ``"diverged"`` per learning rate.
+        ``"completed"``, ``"diverged"`` or ``"skipped"`` (not run, ``stop_at_largest``) per
+        learning rate.
     trained : ndarray of bool
         Completed and ``final_loss <= threshold * initial_loss``.
     max_lr : float or None
@@ -445,11 +454,17 @@ def bjorck_lr_sweep(
     batch_size: int | None = None,
     threshold: float = 0.5,
     rng: int | np.random.Generator | None = 0,
+    stop_at_largest: bool = False,
 ) -> LRSweepResult:
     """Largest learning rate that still trains (Bjorck et al. 2018, Sec. 2: only the BN
     network trains at large learning rates). Every run starts from ``net``'s current
     parameters (restored afterwards) with the same mini-batch order; "trains" means no
     divergence and a final full-batch loss at most ``threshold`` times the initial one.
+
+    ``stop_at_largest=True`` runs the rates from the largest down and stops at the first
+    that trains: the same ``max_lr`` (the first success from the top is the largest one)
+    at a fraction of the cost; the rates not run get status ``"skipped"`` (final loss nan,
+    not trained).
     """
     net = _check_net(net)
     lrs = np.sort(np.asarray(lrs, dtype=float))
@@ -462,19 +477,23 @@ def bjorck_lr_sweep(
     theta0 = net.get_flat()
     seed = int(as_generator(rng).integers(2**63))
     L0 = net.loss(X, Yc)
-    finals, statuses = [], []
-    for lr in lrs:
+    finals, statuses = [np.nan] * lrs.size, ["skipped"] * lrs.size
+    order = range(lrs.size - 1, -1, -1) if stop_at_largest else range(lrs.size)
+    for i in order:
         net.set_flat(theta0)
-        r = train(net, X, Yc, lr=float(lr), steps=steps, batch_size=batch_size, rng=seed)
+        r = train(net, X, Yc, lr=float(lrs[i]), steps=steps, batch_size=batch_size, rng=seed)
         if r.status == "diverged":
-            finals.append(np.inf)
+            finals[i] = np.inf
         else:
             res = safe_loss_and_grad(net, X, Yc)
-            finals.append(np.inf if res is None else res[0])
-        statuses.append(r.status if np.isfinite(finals[-1]) else "diverged")
+            finals[i] = np.inf if res is None else res[0]
+        statuses[i] = r.status if np.isfinite(finals[i]) else "diverged"
+        if stop_at_largest and statuses[i] == "completed" and finals[i] <= threshold * L0:
+            break
     net.set_flat(theta0)
-    finals_a = np.asarray(finals)
-    ok = np.array([s == "completed" for s in statuses]) & (finals_a <= threshold * L0)
+    finals_a = np.asarray(finals, dtype=float)
+    with np.errstate(invalid="ignore"):
+        ok = np.array([s == "completed" for s in statuses]) & (finals_a <= threshold * L0)
     return LRSweepResult(
         lrs, finals_a, float(L0), tuple(statuses), ok, float(lrs[ok].max()) if ok.any() else None
     )
@@ -741,6 +760,15 @@ def activation_shift(samples, *, bins: int = 30, alpha: float = 0.5) -> Activati
     return ActivationShift(pct, kl, np.abs(mu - mu[0]), np.abs(sd - sd[0]))
 
 
+def _saturated_fraction(net: MLP, X: Array, at: float) -> float:
+    """Fraction of the hidden nonlinearities' inputs ``z`` (all units, train mode on ``X``)
+    with ``|z| > at``."""
+    with np.errstate(all="ignore"):
+        fw = net._forward(X, True)
+    zs = [np.abs(z) for z in fw.z[: net.n_layers - 1]]
+    return float(sum(np.count_nonzero(~(z <= at)) for z in zs) / sum(z.size for z in zs))
+
+
 @dataclass(frozen=True, slots=True)
 class IoffeFigure1:
     """Ioffe & Szegedy (2015), Fig. 1 analogue, for the network without and with BN.
@@ -748,13 +776,19 @@ class IoffeFigure1:
     Attributes
     ----------
     dataset : str
-        ``"digits"`` or ``"gaussian_mixture"`` (when scikit-learn is missing).
+        ``"digits"``, or ``"gaussian_mixture"`` when asked for (``use_digits=False``).
     eval_steps : ndarray
     accuracy_plain, accuracy_bn : ndarray
         Test accuracy (eval mode) at ``eval_steps``.
     shift_plain, shift_bn : ActivationShift
         Sigmoid input of unit ``unit`` of the last hidden layer on the test inputs.
     status_plain, status_bn : str
+    saturation_plain, saturation_bn : ndarray (2,)
+        Fraction of all hidden sigmoid inputs (every unit of the 3 hidden layers, test set,
+        train mode) with ``|z| > saturated_at`` at initialization and after training.
+    grad_norms_plain, grad_norms_bn : ndarray (steps, 4)
+        Mini-batch gradient norm of each dense layer's parameters at every step
+        (:attr:`bntheory.nets.TrainResult.grad_norms`).
     """
 
     dataset: str
@@ -765,6 +799,10 @@ class IoffeFigure1:
     shift_bn: ActivationShift
     status_plain: str
     status_bn: str
+    saturation_plain: Array = field(default=None, repr=False)
+    saturation_bn: Array = field(default=None, repr=False)
+    grad_norms_plain: Array = field(default=None, repr=False)
+    grad_norms_bn: Array = field(default=None, repr=False)
 
 
 def ioffe_figure1(
@@ -777,30 +815,33 @@ def ioffe_figure1(
     hidden: int = 100,
     rng: int | np.random.Generator | None = 0,
     use_digits: bool = True,
+    saturated_at: float = 4.0,
 ) -> IoffeFigure1:
     """Fig. 1 of Ioffe & Szegedy (2015): 3 fully connected sigmoid hidden layers of 100 units,
     softmax cross-entropy, SGD with mini-batches of 60, with and without BN on every hidden
     layer, same initial weights and batch order. Data: scikit-learn's 8x8 digits (no
-    download) instead of MNIST; a 10-class Gaussian mixture in 64-D if scikit-learn is
-    missing. The paper does not give the optimizer's learning rate (THEORY.md Sec. 1).
+    download) instead of MNIST (``ImportError`` naming ``pip install 'bntheory[data]'`` if
+    scikit-learn is missing: never a silent substitute); a 10-class Gaussian mixture in 64-D
+    only when asked for with ``use_digits=False``. The paper does not give the optimizer's learning rate (THEORY.md Sec. 1).
     Activations are the sigmoid inputs of unit ``unit`` of the last hidden layer on the
     test set, normalized with the test set's own batch statistics (train mode over the whole
     test set), so that the step-0 distribution is not distorted by running averages that
-    have not been updated yet; accuracy is measured in eval mode.
+    have not been updated yet; accuracy is measured in eval mode. Saturation (the reference
+    article: ICS drives sigmoids into saturation): fraction of all hidden sigmoid inputs with
+    ``|z| > saturated_at`` (default 4, where ``sigmoid'(z) < 0.018``, 7 % of its maximum).
     """
     gen = as_generator(rng)
     seed_init, seed_data, seed_order = (int(s) for s in gen.integers(2**63, size=3))
-    name = "digits"
-    if use_digits:
-        try:
-            d = load_digits_split(rng=seed_data)
-        except ImportError:
-            d, name = None, "gaussian_mixture"
+    if saturated_at <= 0 or not np.isfinite(saturated_at):
+        raise ValueError(f"saturated_at must be a positive number, got {saturated_at!r}")
+    if use_digits:  # no silent substitute: a missing scikit-learn raises ImportError
+        d, name = load_digits_split(rng=seed_data), "digits"
     else:
-        d, name = None, "gaussian_mixture"
-    if d is None:
-        d = gaussian_mixture(1347, 450, 64, 10, separation=3.0, rng=seed_data)
-    out = {}
+        d, name = (
+            gaussian_mixture(1347, 450, 64, 10, separation=3.0, rng=seed_data),
+            ("gaussian_mixture"),
+        )
+    out, sat = {}, {}
     for use_bn in (False, True):
         net = MLP(
             [d.X_train.shape[1], hidden, hidden, hidden, d.n_classes],
@@ -809,12 +850,14 @@ def ioffe_figure1(
             loss="cross_entropy",
             rng=seed_init,
         )
+        sat0 = _saturated_fraction(net, d.X_test, saturated_at)
         r = train(
             net, d.X_train, d.Y_train, lr=lr, steps=steps, batch_size=batch_size,
             rng=seed_order, X_test=d.X_test, Y_test=d.Y_test, eval_every=eval_every,
             probe=[(2, unit)], probe_training=True,
         )  # fmt: skip
         out[use_bn] = r
+        sat[use_bn] = np.array([sat0, _saturated_fraction(net, d.X_test, saturated_at)])
     return IoffeFigure1(
         name,
         out[True].eval_steps,
@@ -824,4 +867,250 @@ def ioffe_figure1(
         activation_shift(out[True].activations[(2, unit)]),
         out[False].status,
         out[True].status,
+        sat[False],
+        sat[True],
+        out[False].grad_norms,
+        out[True].grad_norms,
     )
+
+
+# ============================================================================ moment shift
+@dataclass(frozen=True, slots=True)
+class MomentShiftResult:
+    """Shift of the mean and standard deviation of every dense layer's input between
+    consecutive training iterations (the reference article's reading of Santurkar et al.
+    2018: "the L2 difference in mean and standard deviation of layer inputs").
+
+    Attributes
+    ----------
+    steps : ndarray
+        Iterations ``t`` (the shift is from ``t`` to ``t + 1``).
+    mean_shift, std_shift : ndarray (steps, n_layers)
+        ``||mu_k(t+1) - mu_k(t)||_2`` and ``||sd_k(t+1) - sd_k(t)||_2`` of the per-feature
+        mean / standard deviation of layer ``k``'s input over the probe set.
+    relative : ndarray (steps, n_layers)
+        ``sqrt(mean_shift^2 + std_shift^2) / ||sd_k(t)||_2`` (scale free, so networks with
+        and without BN are comparable). Layer 0's input is the data: 0.
+    status : str
+    """
+
+    steps: Array = field(repr=False)
+    mean_shift: Array = field(repr=False)
+    std_shift: Array = field(repr=False)
+    relative: Array = field(repr=False)
+    status: str
+
+
+def _input_moments(net: MLP, X: Array) -> tuple[list[Array], list[Array]] | None:
+    try:
+        with np.errstate(all="ignore"):
+            fw = net._forward(X, True)
+    except (FloatingPointError, ValueError):
+        return None
+    mus = [h.mean(axis=0) for h in fw.inputs]
+    sds = [h.std(axis=0) for h in fw.inputs]
+    if not all(
+        np.all(np.isfinite(m)) and np.all(np.isfinite(s)) for m, s in zip(mus, sds, strict=True)
+    ):
+        return None
+    return mus, sds
+
+
+def layer_input_moment_shift(
+    net: MLP,
+    X,
+    Y,
+    *,
+    lr: float,
+    steps: int,
+    batch_size: int | None = None,
+    X_probe=None,
+    rng: int | np.random.Generator | None = None,
+) -> MomentShiftResult:
+    """Train with (S)GD and record, after every step, how much the mean and standard
+    deviation of each dense layer's input (on the fixed probe set ``X_probe``, default
+    ``X``, train mode) moved: the measure the reference article attributes to Santurkar et
+    al. (2018), whose Def. 2.1 measures gradient change instead
+    (:func:`internal_covariate_shift`). With the same ``rng`` both functions see the same
+    mini-batches, so they follow the same trajectory.
+    """
+    net = _check_net(net)
+    lr = _check_lr(lr)
+    steps = _check_steps(steps)
+    X = net._check_X(X)
+    Y = net._check_Y(Y, X.shape[0])
+    Xp = X if X_probe is None else net._check_X(X_probe)
+    batches = _Batches(X.shape[0], batch_size, as_generator(rng))
+    nl = net.n_layers
+    theta = net.get_flat()
+    prev = _input_moments(net, Xp)
+    rec, ms, ss, rel = [], [], [], []
+    status = "completed" if prev is not None else "diverged"
+    for t in range(steps if prev is not None else 0):
+        idx = batches.next()
+        _, g = _loss_grad(net, theta, X[idx], Y[idx])
+        if g is None:
+            status = "diverged"
+            break
+        with np.errstate(all="ignore"):
+            theta = theta - lr * g
+        if not np.all(np.isfinite(theta)):
+            status = "diverged"
+            break
+        net.set_flat(theta)
+        cur = _input_moments(net, Xp)
+        if cur is None:
+            status = "diverged"
+            break
+        dm = np.array([np.linalg.norm(cur[0][k] - prev[0][k]) for k in range(nl)])
+        ds = np.array([np.linalg.norm(cur[1][k] - prev[1][k]) for k in range(nl)])
+        sd = np.array([np.linalg.norm(prev[1][k]) for k in range(nl)])
+        with np.errstate(all="ignore"):
+            r = np.where(sd > 0, np.hypot(dm, ds) / np.where(sd > 0, sd, 1.0), 0.0)
+        rec.append(t)
+        ms.append(dm)
+        ss.append(ds)
+        rel.append(r)
+        prev = cur
+    net.set_flat(theta if np.all(np.isfinite(theta)) else net.get_flat())
+    shape = (-1, nl)
+    return MomentShiftResult(
+        np.asarray(rec),
+        np.asarray(ms, dtype=float).reshape(shape),
+        np.asarray(ss, dtype=float).reshape(shape),
+        np.asarray(rel, dtype=float).reshape(shape),
+        status,
+    )
+
+
+# ============================================================================ isotropy
+@dataclass(frozen=True, slots=True)
+class HessianIsotropy:
+    """Isotropy of the train-mode Hessian spectrum (the reference article, attributing to
+    Bjorck et al. 2018: BN makes the curvature "more isotropic").
+
+    Attributes
+    ----------
+    eigenvalues : ndarray
+        All eigenvalues of the dense Hessian, ascending.
+    lambda_abs_max : float
+        ``max |lambda|`` (the spectral norm).
+    mean_abs : float
+        ``mean |lambda|`` (nuclear norm / dim).
+    anisotropy : float
+        ``lambda_abs_max / mean_abs``: 1 for an isotropic spectrum (``H = c I``), up to
+        ``dim`` for rank one.
+    participation : float
+        ``(sum |lambda|)^2 / (dim sum lambda^2)`` in ``(0, 1]``: effective rank / dim.
+    negative_fraction : float
+        ``sum_{lambda<0} |lambda| / sum |lambda|``.
+    dim : int
+    """
+
+    eigenvalues: Array = field(repr=False)
+    lambda_abs_max: float
+    mean_abs: float
+    anisotropy: float
+    participation: float
+    negative_fraction: float
+    dim: int
+
+
+def hessian_isotropy(
+    net: MLP,
+    X,
+    Y,
+    *,
+    method: str = "slq",
+    n_probes: int = 2,
+    n_steps: int = 30,
+    rng: int | np.random.Generator | None = None,
+) -> HessianIsotropy:
+    """Isotropy of the spectrum of the train-mode Hessian of ``net``'s loss on the batch
+    ``(X, Y)`` at the current parameters.
+
+    ``method="dense"``: all ``dim`` eigenvalues (``dim`` exact Hessian-vector products, then
+    ``eigvalsh``; small nets and tests). ``method="slq"``: stochastic Lanczos quadrature
+    (Ubaru, Chen & Saad 2017) with ``n_probes`` Rademacher start vectors and ``n_steps``
+    Lanczos steps each (:func:`bntheory.measures.lanczos`): ``mean |lambda|`` and
+    ``mean lambda^2`` are the quadrature estimates ``sum_j tau_j f(theta_j)`` of
+    ``tr f(H) / dim`` averaged over the probes, ``max |lambda|`` the largest Ritz value
+    (which converges first); ``eigenvalues`` then holds the Ritz values of all probes.
+    """
+    from bntheory.measures import hessian_operator, lanczos
+
+    net = _check_net(net)
+    X = net._check_X(X)
+    Y = net._check_Y(Y, X.shape[0])
+    if method not in ("dense", "slq"):
+        raise ValueError(f"method must be 'dense' or 'slq', got {method!r}")
+    n_probes = _check_steps(n_probes, "n_probes")
+    n_steps = _check_steps(n_steps, "n_steps")
+    d = net.dim
+    with np.errstate(all="ignore"):
+        if method == "dense":
+            H = np.empty((d, d))
+            e = np.zeros(d)
+            for i in range(d):
+                e[i] = 1.0
+                H[:, i] = net.hvp(X, Y, e)
+                e[i] = 0.0
+            if not np.all(np.isfinite(H)):
+                raise FloatingPointError("the Hessian is not finite at the current parameters")
+            ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+            a = np.abs(ev)
+            m1, m2, amax = float(a.mean()), float(np.mean(ev * ev)), float(a.max())
+            neg = float(a[ev < 0].sum() / a.sum()) if a.sum() > 0 else 0.0
+        else:
+            op = hessian_operator(net.objective(X, Y), net.get_flat())
+            gen = as_generator(rng)
+            thetas, m1s, m2s, negs = [], [], [], []
+            for _ in range(n_probes):
+                z = gen.choice([-1.0, 1.0], size=d)
+                lz = lanczos(op, n_steps, v0=z)
+                T = np.diag(lz.alphas) + np.diag(lz.betas, 1) + np.diag(lz.betas, -1)
+                th, U = np.linalg.eigh(T)
+                if not np.all(np.isfinite(th)):
+                    raise FloatingPointError("the Hessian is not finite at the current parameters")
+                tau = U[0] ** 2
+                thetas.append(th)
+                m1s.append(float(tau @ np.abs(th)))
+                m2s.append(float(tau @ th**2))
+                negs.append(float(tau @ np.where(th < 0, -th, 0.0)))
+            ev = np.sort(np.concatenate(thetas))
+            m1, m2, amax = float(np.mean(m1s)), float(np.mean(m2s)), float(np.max(np.abs(ev)))
+            neg = float(np.mean(negs) / m1) if m1 > 0 else 0.0
+    return HessianIsotropy(
+        ev,
+        amax,
+        m1,
+        amax / m1 if m1 > 0 else float("inf"),
+        m1 * m1 / m2 if m2 > 0 else float("nan"),
+        neg,
+        d,
+    )
+
+
+# ============================================================================ clustering
+def separation_index(H, labels) -> float:
+    """Class separation of representations ``H`` (n, features): the Fisher criterion
+    ``tr(S_b) / tr(S_w)`` (between-class over within-class scatter, both as sums of squared
+    distances to the class / overall means; Fisher 1936). Invariant to a global scale and
+    to rotations of ``H``; larger = better separated clusters."""
+    H = np.asarray(H, dtype=float)
+    y = np.asarray(labels).reshape(-1)
+    if H.ndim != 2 or H.shape[0] != y.size or H.shape[0] < 2:
+        raise ValueError(f"H must be (n, features) with one label per row, got {H.shape}")
+    if not np.all(np.isfinite(H)):
+        raise ValueError("H contains NaN or inf")
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError("labels must contain at least 2 classes")
+    mu = H.mean(axis=0)
+    sb = sw = 0.0
+    for c in classes:
+        Hc = H[y == c]
+        mc = Hc.mean(axis=0)
+        sb += Hc.shape[0] * float(np.sum((mc - mu) ** 2))
+        sw += float(np.sum((Hc - mc) ** 2))
+    return sb / sw if sw > 0 else float("inf")

@@ -17,9 +17,7 @@ from bntheory.claims.registry import _MODULES
 
 #: Section modules not yet converted to the rule (must shrink to empty).
 LEGACY: set[str] = {
-    "ics",
     "landscape",
-    "shift",
     "gradflow",
     "halfspace",
 }

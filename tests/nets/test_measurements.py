@@ -176,3 +176,103 @@ def test_ioffe_figure1_smoke_synthetic():
     assert f.shift_bn.percentiles.shape == (3, 3) and f.shift_bn.kl_from_first[0] == 0.0
     # step 0 of the BN net: sigmoid inputs normalized by the probe set's own statistics
     assert abs(f.shift_bn.percentiles[0, 1]) < 0.3
+
+
+def test_lr_sweep_stop_at_largest_gives_the_same_max_lr():
+    rng = np.random.default_rng(6)
+    net, X, y, H = _least_squares_net(rng)
+    lmax = np.linalg.eigvalsh(H)[-1]
+    lrs = np.array([0.5, 0.9, 1.1, 1.5]) * 2 / lmax
+    full = bjorck_lr_sweep(net, X, y, lrs, steps=400, threshold=0.9)
+    fast = bjorck_lr_sweep(net, X, y, lrs, steps=400, threshold=0.9, stop_at_largest=True)
+    assert fast.max_lr == full.max_lr
+    assert fast.status[0] == "skipped" and not fast.trained[0] and np.isnan(fast.final_loss[0])
+    np.testing.assert_array_equal(fast.trained, [False, True, False, False])
+
+
+def test_moment_shift_zero_for_fixed_affine_bn_and_same_trajectory_as_ics():
+    from bntheory.nets.measurements import layer_input_moment_shift
+
+    rng = np.random.default_rng(9)
+    X, Y = _data(rng, n=32, d=5, k=2)
+    # BN (fixed gamma = 1, beta = 0, eps = 0) before a linear activation: every hidden
+    # layer's output has mean 0 and std 1 on the probe set whatever the weights
+    net = MLP([5, 6, 6, 2], "linear", bn="all", eps=0.0, train_affine=False, rng=0)
+    r = layer_input_moment_shift(net, X, Y, lr=0.1, steps=3, batch_size=16, rng=1)
+    assert r.status == "completed" and r.relative.shape == (3, 3)
+    np.testing.assert_allclose(r.relative, 0.0, atol=1e-12)
+    plain = MLP([5, 6, 6, 2], "linear", bn=False, rng=0)
+    twin = MLP([5, 6, 6, 2], "linear", bn=False, rng=0)
+    p = layer_input_moment_shift(plain, X, Y, lr=0.1, steps=3, batch_size=16, rng=1)
+    assert np.all(p.relative[:, 0] == 0) and np.all(p.relative[:, 1:] > 1e-6)
+    internal_covariate_shift(twin, X, Y, lr=0.1, steps=3, batch_size=16, rng=1)
+    np.testing.assert_allclose(plain.get_flat(), twin.get_flat(), rtol=0, atol=0)
+    # the relative shift is the l2 norm of (mean change, std change) over ||std||
+    net2 = MLP([5, 6, 6, 2], "linear", bn=False, rng=0)
+    h0 = net2._forward(X, True).inputs[1]
+    q = layer_input_moment_shift(net2, X, Y, lr=0.1, steps=1, batch_size=16, rng=1)
+    h1 = net2._forward(X, True).inputs[1]
+    dm, ds = h1.mean(0) - h0.mean(0), h1.std(0) - h0.std(0)
+    expected = np.sqrt(dm @ dm + ds @ ds) / np.linalg.norm(h0.std(0))
+    assert q.relative[0, 1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_hessian_isotropy_dense_matches_numpy_and_slq_is_close():
+    from bntheory.nets.measurements import hessian_isotropy
+
+    rng = np.random.default_rng(10)
+    X, Y = _data(rng, n=24, d=4, k=2)
+    for bn in (False, True):
+        net = MLP([4, 6, 6, 2], "tanh", bn=bn, rng=3)
+        H = net.objective(X, Y).hessian(net.get_flat())
+        ev = np.linalg.eigvalsh(H)
+        d = hessian_isotropy(net, X, Y, method="dense")
+        np.testing.assert_allclose(d.eigenvalues, ev, atol=1e-10 * np.abs(ev).max())
+        a = np.abs(ev)
+        assert d.anisotropy == pytest.approx(a.max() / a.mean(), rel=1e-9)
+        assert d.participation == pytest.approx(a.sum() ** 2 / (a.size * (ev @ ev)), rel=1e-9)
+        assert 1.0 <= d.anisotropy <= net.dim and 0 < d.participation <= 1
+        # Lanczos with n_steps >= dim is exact: quadrature reproduces tr f(H) / dim per probe
+        s = hessian_isotropy(net, X, Y, n_probes=3, n_steps=net.dim, rng=0)
+        assert s.lambda_abs_max == pytest.approx(d.lambda_abs_max, rel=1e-8)
+        # Rademacher probes: unbiased for tr|H|/dim, a few percent off with 3 probes
+        assert s.mean_abs == pytest.approx(d.mean_abs, rel=0.35)
+    with pytest.raises(ValueError, match="method"):
+        hessian_isotropy(net, X, Y, method="exact")
+
+
+def test_separation_index_closed_form_and_invariances():
+    from bntheory.nets.measurements import separation_index
+
+    H = np.array([[0.0], [2.0], [10.0], [12.0]])
+    y = np.array([0, 0, 1, 1])
+    # S_b = 2 (1 - 6)^2 + 2 (11 - 6)^2 = 100, S_w = 4 x 1 = 4
+    assert separation_index(H, y) == pytest.approx(25.0)
+    rng = np.random.default_rng(11)
+    H = rng.standard_normal((30, 4)) + np.repeat(np.eye(3, 4) * 3, 10, axis=0)
+    y = np.repeat([0, 1, 2], 10)
+    Q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    s = separation_index(H, y)
+    assert separation_index(7.0 * H @ Q + 1.0, y) == pytest.approx(s, rel=1e-12)
+    with pytest.raises(ValueError, match="2 classes"):
+        separation_index(H, np.zeros(30))
+
+
+def test_ioffe_figure1_saturation_and_no_silent_substitute(monkeypatch):
+    import bntheory.nets.measurements as meas
+
+    f = meas.ioffe_figure1(steps=20, eval_every=10, hidden=8, use_digits=False, rng=0)
+    for sat in (f.saturation_plain, f.saturation_bn):
+        assert sat.shape == (2,) and np.all((0 <= sat) & (sat <= 1))
+    assert f.grad_norms_bn.shape == (20, 4)
+    g = meas.ioffe_figure1(
+        steps=20, eval_every=10, hidden=8, use_digits=False, rng=0, saturated_at=1e-9
+    )
+    assert g.saturation_plain[1] == 1.0  # every input counts as saturated at threshold ~0
+
+    def missing(*a, **k):
+        raise ImportError("load_digits_split needs scikit-learn: pip install 'bntheory[data]'")
+
+    monkeypatch.setattr(meas, "load_digits_split", missing)
+    with pytest.raises(ImportError, match="bntheory"):
+        meas.ioffe_figure1(steps=2, eval_every=1, hidden=4, rng=0)
