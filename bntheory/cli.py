@@ -191,6 +191,8 @@ def _details(results) -> str:
                 )
         if d.get("untestable"):
             out.append(f"not testable here: {d['untestable']}")
+        if d.get("stability_note"):
+            out.append(f"seed stability: {d['stability_note']}")
         out.append(f"measured: {d['measured'] or d.get('error', '')}")
         for k, v in d.get("numbers", {}).items():
             iv = d.get("intervals", {}).get(k)

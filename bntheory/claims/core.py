@@ -35,7 +35,10 @@ The rule (every verdict is a pre-registered measurement)
 4. **A check must be able to fail.** Every measured claim has a mutation test in
    ``tests/claims/`` that feeds it a broken ingredient and asserts that the verdict changes.
 5. **Stable.** Verdicts are the same for master seeds 0-4 and in quick and full mode; a
-   claim whose quick run cannot reach the full verdict says so in ``Claim.quick_note``.
+   claim whose quick run cannot reach the full verdict says so in ``Claim.quick_note``, and
+   a claim whose effect sits on a threshold (so that its verdict moves between
+   ``inconclusive`` and one decided verdict across seeds) declares it in
+   ``Claim.stability_note``, shown in every report.
 6. **No silent substitutes** (see 2).
 """
 
@@ -445,6 +448,11 @@ class Claim:
         measurement's values (``{rate:.4f}``), so no number in the notes is typed by hand.
     quick_note : str
         Where quick mode cannot reach the full verdict: what differs (shown in quick reports).
+    stability_note : str
+        Declared when the measured effect sits so close to a threshold of the readings that
+        the verdict moves between ``inconclusive`` and one decided verdict across master
+        seeds at any affordable sample size: why (shown in every report). The stability test
+        allows such a claim only that one flip, never holds <-> refuted.
     """
 
     id: str
@@ -460,6 +468,7 @@ class Claim:
     untestable: str = ""
     explain: str = ""
     quick_note: str = ""
+    stability_note: str = ""
 
     def __post_init__(self) -> None:
         if self.section not in SECTIONS:
@@ -490,6 +499,7 @@ class Claim:
             "corrected": self.corrected.to_dict() if self.corrected is not None else None,
             "untestable": self.untestable,
             "quick_note": self.quick_note,
+            "stability_note": self.stability_note,
         }
 
 

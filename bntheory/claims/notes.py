@@ -183,6 +183,8 @@ def render_claim(c: dict, explain: str = "") -> str:
         lines.append(m)
         if c.get("note"):
             lines.append(f"- *Note*: {_cell(c['note'])}")
+    if c.get("stability_note"):
+        lines.append(f"- *Seed stability*: {_cell(c['stability_note'])}")
     if explain and c["status"] == "ok":
         lines += ["", render_explain(explain, c.get("numbers", {}))]
     return "\n".join(lines)

@@ -170,6 +170,8 @@ def to_markdown(results: Sequence[ClaimResult], *, seed: int, quick: bool) -> st
                     )
             if quick and r.claim.quick_note:
                 out.append(f"  quick mode: {_md(r.claim.quick_note)}")
+            if r.claim.stability_note:
+                out.append(f"  seed stability: {_md(r.claim.stability_note)}")
             if r.measurement is not None and r.measurement.intervals:
                 ivs = ", ".join(
                     f"{k} in [{lo:.4g}, {hi:.4g}]"

@@ -304,6 +304,12 @@ CLAIMS = [
             "correlation between Santurkar's ICS and the training speed is {rho:.3g}; BN "
             "trains at speed {speed_bn:.3g} against {speed_plain:.3g} without."
         ),
+        stability_note=(
+            "the correlation sits on the pre-registered 0.3 bound (full mode, 160 seeds: rho "
+            "about 0.3-0.4 with a 95 % half-width of about 0.1), so across master seeds the "
+            "verdict moves between inconclusive and holds-with-correction; separating it from "
+            "the bound would need several times the runs"
+        ),
         quick_note=(
             "quick uses the 20 seeds of ics-03 (40 runs): its interval is three times wider "
             "than full mode's (160 seeds) and cannot separate a moderate correlation from the "

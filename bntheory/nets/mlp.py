@@ -7,9 +7,18 @@ bias dropped because ``beta`` subsumes it)::
     h_0 = X
     a_k = h_{k-1} W_k (+ b_k)          dense layer k = 1..L+1 (L hidden layers + output layer)
     z_k = BN_{gamma_k, beta_k}(a_k)    if layer k has BN, else z_k = a_k
-    h_k = phi(z_k) (+ h_{k-1})         phi = activation for hidden layers (identity for the
+    h_k = phi(z_k) m_k (+ h_{k-1})     phi = activation for hidden layers (identity for the
                                        output layer); "+ h_{k-1}" only with ``residual=True``
-                                       and equal widths
+                                       and equal widths; m_k an optional inverted-dropout mask
+
+Dropout (Srivastava et al. 2014, Sec. 4 and 10, "inverted" form): with ``dropout=p > 0`` a
+training step multiplies each hidden output ``phi(z_k)`` by a mask ``m_k`` whose entries are
+``0`` with probability ``p`` and ``1/(1-p)`` otherwise (so ``E[m_k] = 1`` and the eval-mode
+network is the same network without masks). Masks are explicit arguments
+(:meth:`MLP.dropout_masks` draws them; :func:`bntheory.nets.train.train` draws one per step):
+every evaluation without masks is deterministic and dropout-free, and with fixed masks the
+loss is a deterministic function of the parameters, whose gradient and HVP are exact (the
+mask multiplies ``phi'`` and ``phi''`` in the backward and R-operator passes).
 
 Layers are indexed from 0 in the code (``layer 0`` is the first dense layer, ``layer L`` the
 output layer). Losses: ``"mse"`` ``(1/2N) sum ||o_i - y_i||^2``; ``"cross_entropy"``
@@ -229,6 +238,10 @@ class MLP:
         Weights ``W_k ~ N(0, sigma_w2 / fan_in)``; default 2 for ReLU (He), 1 otherwise.
     rng : int, Generator or None
         Seed of the initialization.
+    dropout : float
+        Dropout rate ``p`` in ``[0, 1)`` of the hidden outputs (inverted dropout, Srivastava
+        et al. 2014; applied after the nonlinearity, i.e. after BN where a layer has it). It
+        acts only where masks are passed (training); 0 = no dropout.
     """
 
     def __init__(
@@ -246,6 +259,7 @@ class MLP:
         loss: str = "mse",
         sigma_w2: float | None = None,
         rng: int | np.random.Generator | None = None,
+        dropout: float = 0.0,
     ) -> None:
         if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
             raise TypeError("sizes must be a sequence of ints (d_in, h_1, ..., d_out)")
@@ -265,6 +279,13 @@ class MLP:
             or sigma_w2 <= 0
         ):
             raise ValueError(f"sigma_w2 must be a positive number, got {sigma_w2!r}")
+        if (
+            isinstance(dropout, bool)
+            or not isinstance(dropout, (int, float, np.integer, np.floating))
+            or not 0.0 <= float(dropout) < 1.0
+        ):
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        self.dropout = float(dropout)
         self.activation = activation
         self.loss_name = loss
         self.eps = float(eps)
@@ -358,7 +379,8 @@ class MLP:
     def __repr__(self) -> str:
         return (
             f"MLP(sizes={self.sizes}, activation={self.activation!r}, bn={sorted(self.bn_layers)}, "
-            f"residual={self.residual}, loss={self.loss_name!r}, dim={self.dim})"
+            f"residual={self.residual}, loss={self.loss_name!r}, dim={self.dim}"
+            + (f", dropout={self.dropout:g})" if self.dropout else ")")
         )
 
     # ----------------------------------------------------------------- flat parameters
@@ -385,6 +407,43 @@ class MLP:
             raise ValueError(f"layer {layer} has no BN")
         return self.batchnorms[layer].gamma
 
+    # ----------------------------------------------------------------- dropout
+    def dropout_masks(self, n: int, rng: int | np.random.Generator | None = None) -> list:
+        """Inverted-dropout masks for a batch of ``n`` samples (Srivastava et al. 2014).
+
+        Returns a list with one entry per dense layer: for hidden layer ``k`` an array
+        ``(n, sizes[k+1])`` of ``0`` (probability ``dropout``) and ``1/(1-dropout)``; ``None``
+        for the output layer (and for every layer when ``dropout == 0``).
+        """
+        n = _check_int(n, "n", 1)
+        L = self.n_layers
+        if self.dropout == 0.0:
+            return [None] * L
+        gen = as_generator(rng)
+        keep = 1.0 - self.dropout
+        return [
+            (gen.random((n, self.sizes[k + 1])) < keep) / keep if k < L - 1 else None
+            for k in range(L)
+        ]
+
+    def _check_masks(self, masks, n: int) -> list | None:
+        if masks is None:
+            return None
+        if isinstance(masks, np.ndarray) or not isinstance(masks, Sequence):
+            raise TypeError("masks must be a list with one entry (array or None) per dense layer")
+        masks = list(masks)
+        if len(masks) != self.n_layers:
+            raise ValueError(f"masks must have {self.n_layers} entries, got {len(masks)}")
+        out: list = []
+        for k, m in enumerate(masks):
+            if m is None:
+                out.append(None)
+                continue
+            if k == self.n_layers - 1:
+                raise ValueError("masks: the output layer takes no dropout mask (use None)")
+            out.append(_check_matrix(m, f"masks[{k}]", cols=self.sizes[k + 1], rows=n))
+        return out
+
     # ----------------------------------------------------------------- validation
     def _check_X(self, X) -> Array:
         return _check_matrix(X, "X", cols=self.sizes[0])
@@ -410,7 +469,9 @@ class MLP:
         return X
 
     # ----------------------------------------------------------------- forward / backward
-    def _forward(self, X: Array, training: bool, update_stats: bool = False) -> _Forward:
+    def _forward(
+        self, X: Array, training: bool, update_stats: bool = False, masks: list | None = None
+    ) -> _Forward:
         fw = _Forward()
         h = X
         L = self.n_layers
@@ -426,17 +487,25 @@ class MLP:
                     raise FloatingPointError(f"non-finite pre-activation in layer {k}")
                 if training:
                     try:
-                        z, cache = batch_norm_forward(a, bno.gamma, bno.beta, self.eps)
+                        if update_stats:  # one pass: batch statistics and running update
+                            z = bno.forward(a, training=True)
+                            cache = bno._cache
+                        else:
+                            z, cache = batch_norm_forward(a, bno.gamma, bno.beta, self.eps)
                     except ValueError as exc:  # name the user's argument, not BN's
+                        if "running statistics" in str(exc):
+                            raise
                         raise ValueError(f"X: pre-activation of layer {k}: {exc}") from exc
-                    if update_stats:
-                        bno.forward(a, training=True)
                 else:
                     z = bno.fold()(a)
             else:
                 z = a
             if k < L - 1:
                 hk, d1, d2 = _activation(self.activation, z)
+                if training and masks is not None and masks[k] is not None:
+                    # inverted dropout: h = phi(z) m, so dh/dz = phi'(z) m, d2h/dz2 = phi''(z) m
+                    mk = masks[k]
+                    hk, d1, d2 = hk * mk, d1 * mk, d2 * mk
             else:
                 hk, d1, d2 = z, None, None
             if self.skip[k]:
@@ -626,21 +695,25 @@ class MLP:
         return Rgrad, Ro, Rg_a_l, Rg_z_l
 
     # ----------------------------------------------------------------- public evaluation
-    def forward(self, X, training: bool = True, *, update_stats: bool = False) -> Array:
+    def forward(self, X, training: bool = True, *, update_stats: bool = False, masks=None) -> Array:
         """Network output; train mode uses batch statistics (and updates the running
-        statistics when ``update_stats``), eval mode the folded running statistics."""
+        statistics when ``update_stats``; applies the dropout ``masks`` if given), eval
+        mode the folded running statistics and no dropout."""
         X = self._check_batch(X, training)
-        return self._forward(X, training, update_stats).out
+        masks = self._check_masks(masks, X.shape[0]) if training else None
+        return self._forward(X, training, update_stats, masks).out
 
     def predict(self, X) -> Array:
         """Eval-mode output (Ioffe & Szegedy 2015, Alg. 2: inference network)."""
         return self.forward(X, training=False)
 
-    def loss(self, X, Y, training: bool = True) -> float:
-        """Loss of the batch ``(X, Y)`` at the current parameters."""
+    def loss(self, X, Y, training: bool = True, *, masks=None) -> float:
+        """Loss of the batch ``(X, Y)`` at the current parameters (train mode: with the
+        dropout ``masks`` if given)."""
         X = self._check_batch(X, training)
         Y = self._check_Y(Y, X.shape[0])
-        fw = self._forward(X, training)
+        masks = self._check_masks(masks, X.shape[0]) if training else None
+        fw = self._forward(X, training, masks=masks)
         with np.errstate(over="ignore", invalid="ignore"):
             L = self._loss_grad(fw.out, Y)[0]
         return self._finite_loss(L)
@@ -651,12 +724,14 @@ class MLP:
             raise ValueError("X, Y: the loss or its gradient overflows float64 (values too large)")
         return L
 
-    def loss_and_grad(self, X, Y, *, update_stats: bool = False) -> tuple[float, Array]:
+    def loss_and_grad(self, X, Y, *, update_stats: bool = False, masks=None) -> tuple[float, Array]:
         """Train-mode loss and flat gradient at the current parameters (the running BN
-        statistics are updated with this batch when ``update_stats``)."""
+        statistics are updated with this batch when ``update_stats``; ``masks`` from
+        :meth:`dropout_masks` apply dropout)."""
         X = self._check_batch(X, True)
         Y = self._check_Y(Y, X.shape[0])
-        fw = self._forward(X, True, update_stats)
+        masks = self._check_masks(masks, X.shape[0])
+        fw = self._forward(X, True, update_stats, masks)
         with np.errstate(over="ignore", invalid="ignore"):
             L, g_out = self._loss_grad(fw.out, Y)
             try:
@@ -665,12 +740,14 @@ class MLP:
                 grad = np.full(self.dim, np.nan)
         return self._finite_loss(L, grad), grad
 
-    def hvp(self, X, Y, v) -> Array:
-        """Exact Hessian-vector product of the train-mode loss at the current parameters."""
+    def hvp(self, X, Y, v, *, masks=None) -> Array:
+        """Exact Hessian-vector product of the train-mode loss at the current parameters
+        (with fixed dropout ``masks`` if given)."""
         X = self._check_batch(X, True)
         Y = self._check_Y(Y, X.shape[0])
         v = self._check_vector(v, "v")
-        fw = self._forward(X, True)
+        masks = self._check_masks(masks, X.shape[0])
+        fw = self._forward(X, True, masks=masks)
         _, g_out = self._loss_grad(fw.out, Y)
         return self._rop(fw, Y, g_out, v)[0]
 

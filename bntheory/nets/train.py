@@ -57,12 +57,14 @@ class TrainResult:
     message: str = ""
 
 
-def safe_loss_and_grad(net: MLP, X, Y, *, update_stats: bool = False) -> tuple[float, Array] | None:
-    """``net.loss_and_grad`` with floating-point trouble (overflow, non-finite
-    activations) turned into ``None``."""
+def safe_loss_and_grad(
+    net: MLP, X, Y, *, update_stats: bool = False, masks=None
+) -> tuple[float, Array] | None:
+    """``net.loss_and_grad`` (with dropout ``masks`` if given) with floating-point trouble
+    (overflow, non-finite activations) turned into ``None``."""
     try:
         with np.errstate(all="ignore"):
-            L, g = net.loss_and_grad(X, Y, update_stats=update_stats)
+            L, g = net.loss_and_grad(X, Y, update_stats=update_stats, masks=masks)
     except FloatingPointError:
         return None
     except ValueError as exc:
@@ -102,6 +104,7 @@ def train(
     divergence_factor: float = 1e6,
     update_stats: bool = True,
     probe_training: bool = False,
+    dropout_rng: int | np.random.Generator | None = None,
 ) -> TrainResult:
     """Train ``net`` in place with GD (``batch_size=None``) or SGD on shuffled mini-batches.
 
@@ -135,6 +138,11 @@ def train(
     update_stats : bool
         Update the BN running statistics with each step's mini-batch (during the forward
         pass of the step, as frameworks do).
+    dropout_rng : int, Generator or None
+        Seed of the dropout masks (one fresh mask per step, :meth:`MLP.dropout_masks`) when
+        ``net.dropout > 0``. Default: a child spawned from ``rng`` (``Generator.spawn``
+        draws nothing from it), so the mini-batch order is the same with and without
+        dropout. Evaluations (test set, probes) never use dropout.
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP, got {type(net).__name__}")
@@ -153,6 +161,15 @@ def train(
         if net.bn_layers and batch_size < 2:
             raise ValueError("batch_size must be >= 2 for a train-mode BN network")
     gen = as_generator(rng)
+    mask_gen = None
+    if net.dropout > 0:
+        if dropout_rng is not None:
+            mask_gen = as_generator(dropout_rng)
+        else:
+            try:
+                mask_gen = gen.spawn(1)[0]
+            except (TypeError, AttributeError):  # a bit generator without a SeedSequence
+                mask_gen = np.random.default_rng(int(gen.integers(2**63)))
     has_test = X_test is not None and Y_test is not None
     if has_test:
         X_test = net._check_X(X_test)
@@ -206,7 +223,8 @@ def train(
             idx = order[pos : pos + batch_size]
             pos += batch_size
             Xb, Yb = X[idx], Y[idx]
-        res = safe_loss_and_grad(net, Xb, Yb, update_stats=update_stats)
+        masks = None if mask_gen is None else net.dropout_masks(Xb.shape[0], mask_gen)
+        res = safe_loss_and_grad(net, Xb, Yb, update_stats=update_stats, masks=masks)
         if res is None:
             status, message = "diverged", f"non-finite loss or gradient at step {t}"
             break

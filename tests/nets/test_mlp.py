@@ -176,3 +176,93 @@ def test_net_objective_works_with_measures_unchanged():
     np.testing.assert_allclose(top, ev[::-1][:2], rtol=1e-8)
     t = hutchinson_trace(op, n_samples=200, rng=0)
     assert abs(t.estimate - np.trace(H)) <= 4 * t.standard_error
+
+
+# --------------------------------------------------------------------------- dropout
+@pytest.mark.parametrize(
+    "act,bn,residual", [("relu", True, False), ("tanh", False, False), ("sigmoid", True, True)]
+)
+def test_dropout_gradient_and_hvp_exact_with_a_fixed_mask(act, bn, residual):
+    rng = np.random.default_rng(11)
+    net = MLP([4, 6, 6, 3], act, bn=bn, residual=residual, loss="cross_entropy", dropout=0.4, rng=2)
+    X, Y = _batch(net, 7, rng)
+    masks = net.dropout_masks(7, rng=5)
+    assert any(np.any(m == 0) for m in masks if m is not None)
+
+    def f(th):
+        net.set_flat(th)
+        return net.loss(X, Y, masks=masks)
+
+    def g(th):
+        net.set_flat(th)
+        return net.loss_and_grad(X, Y, masks=masks)[1]
+
+    def hv(th, v):
+        net.set_flat(th)
+        return net.hvp(X, Y, v, masks=masks)
+
+    theta = net.get_flat() + 0.1 * rng.standard_normal(net.dim)
+    gc = check_gradient(f, g, theta, rng=0)
+    assert gc.rel_error <= 1e-6 and abs(gc.slope - 2) < 0.15, gc
+    hc = check_hvp(g, hv, theta, rng=0, f=f)
+    assert hc.rel_error <= 1e-6 and hc.symmetry <= 1e-10, hc
+    # the mask matters: the masked gradient differs from the unmasked one
+    assert not np.allclose(g(theta), net.loss_and_grad_flat(theta, X, Y)[1])
+
+
+def test_dropout_masks_are_inverted_and_forward_matches_a_hand_written_net():
+    p = 0.3
+    net = MLP([5, 40, 30, 2], "relu", bn=False, dropout=p, rng=0)
+    masks = net.dropout_masks(2000, rng=1)
+    assert masks[-1] is None and len(masks) == net.n_layers
+    for m in masks[:-1]:
+        vals = np.unique(m)
+        np.testing.assert_allclose(vals, [0.0, 1.0 / (1.0 - p)], rtol=1e-15)
+        # E[m] = 1 (inverted scaling); the dropped fraction is p (binomial sd ~ 0.002)
+        assert abs(np.mean(m == 0) - p) < 0.01 and abs(m.mean() - 1.0) < 0.02
+    # independent forward: h_k = relu(h_{k-1} W_k + b_k) * m_k, output layer unmasked
+    X = np.random.default_rng(2).standard_normal((2000, 5))
+    h = X
+    for k in range(net.n_layers):
+        prm = net.params(k)
+        a = h @ prm["W"] + prm["b"]
+        h = np.maximum(a, 0.0) * masks[k] if k < net.n_layers - 1 else a
+    np.testing.assert_allclose(net.forward(X, masks=masks), h, rtol=1e-12, atol=1e-13)
+    # no dropout rate, no masks
+    assert all(m is None for m in MLP([5, 4, 2], dropout=0.0, rng=0).dropout_masks(3, rng=0))
+
+
+def test_eval_mode_and_maskless_evaluations_have_no_dropout():
+    rng = np.random.default_rng(8)
+    net = MLP([3, 8, 8, 2], "tanh", bn=True, dropout=0.5, rng=4)
+    ref = MLP([3, 8, 8, 2], "tanh", bn=True, rng=4)
+    np.testing.assert_array_equal(net.get_flat(), ref.get_flat())
+    X, Y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    for Xb in (X, X + 1.0):  # same running statistics in both nets
+        net.loss_and_grad(Xb, Y, update_stats=True)
+        ref.loss_and_grad(Xb, Y, update_stats=True)
+    np.testing.assert_array_equal(net.predict(X), ref.predict(X))
+    # eval mode ignores masks; train mode without masks is deterministic and dropout-free
+    masks = net.dropout_masks(6, rng=0)
+    np.testing.assert_array_equal(net.forward(X, training=False, masks=masks), ref.predict(X))
+    np.testing.assert_array_equal(net.forward(X), ref.forward(X))
+    assert net.loss(X, Y) == ref.loss(X, Y)
+    assert net.loss(X, Y, masks=masks) != ref.loss(X, Y)
+    assert "dropout=0.5" in repr(net) and "dropout" not in repr(ref)
+
+
+def test_dropout_bad_input():
+    for bad in (1.0, -0.1, True, "0.5", float("nan")):
+        with pytest.raises(ValueError, match="dropout"):
+            MLP([3, 4, 2], dropout=bad)
+    net = MLP([3, 4, 4, 2], dropout=0.5, rng=0)
+    X, Y = np.ones((5, 3)), np.zeros((5, 2))
+    good = net.dropout_masks(5, rng=0)
+    with pytest.raises(ValueError, match="masks must have 3 entries"):
+        net.loss_and_grad(X, Y, masks=good[:2])
+    with pytest.raises(ValueError, match="masks\\[0\\]"):
+        net.loss_and_grad(X, Y, masks=[np.ones((4, 4)), None, None])
+    with pytest.raises(ValueError, match="output layer"):
+        net.loss_and_grad(X, Y, masks=[None, None, np.ones((5, 2))])
+    with pytest.raises(TypeError, match="masks"):
+        net.loss_and_grad(X, Y, masks=np.ones((5, 4)))

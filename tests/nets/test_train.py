@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bntheory.nets import MLP, gaussian_mixture, load_digits_split, teacher_student, train
+from bntheory.nets import data as nets_data
 
 
 def test_gd_decreases_loss_and_records_per_layer_norms():
@@ -69,7 +70,36 @@ def test_digits_loads_and_missing_sklearn_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    from bntheory.nets.data import DataUnavailable  # deliberately not an ImportError
-
-    with pytest.raises(DataUnavailable, match=r"bntheory\[data\]"):
+    # data.DataUnavailable (deliberately not an ImportError) where the data module has it
+    missing = getattr(nets_data, "DataUnavailable", ImportError)
+    with pytest.raises(missing, match=r"bntheory\[data\]"):
         load_digits_split()
+
+
+def test_sgd_with_dropout_keeps_the_batch_order_and_evaluates_without_dropout():
+    d = gaussian_mixture(96, 32, 4, 3, separation=3.0, rng=2)
+    seen = {}
+
+    class Recording(MLP):
+        def loss_and_grad(self, X, Y, *, update_stats=False, masks=None):
+            seen.setdefault(self.dropout, []).append((X.copy(), masks))
+            return super().loss_and_grad(X, Y, update_stats=update_stats, masks=masks)
+
+    kw = dict(lr=0.2, steps=12, batch_size=16, rng=7, X_test=d.X_test, Y_test=d.Y_test)
+    nets = [
+        Recording([4, 8, 8, 3], "relu", loss="cross_entropy", dropout=p, rng=0) for p in (0, 0.5)
+    ]
+    r0, r1 = (train(n, d.X_train, d.Y_train, **kw) for n in nets)
+    # same mini-batches with and without dropout (the mask stream is a spawned child)
+    for (xa, ma), (xb, mb) in zip(seen[0.0], seen[0.5], strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        assert ma is None and mb[0].shape == (16, 8) and mb[-1] is None
+    # dropout changes training; evaluation (step 0, same weights) has no dropout
+    assert not np.allclose(r0.losses, r1.losses)
+    assert r0.test_loss[0] == r1.test_loss[0]
+    # reproducible, and the mask seed can be set on its own
+    again = Recording([4, 8, 8, 3], "relu", loss="cross_entropy", dropout=0.5, rng=0)
+    np.testing.assert_array_equal(train(again, d.X_train, d.Y_train, **kw).losses, r1.losses)
+    other = Recording([4, 8, 8, 3], "relu", loss="cross_entropy", dropout=0.5, rng=0)
+    r2 = train(other, d.X_train, d.Y_train, dropout_rng=123, **kw)
+    assert not np.allclose(r2.losses, r1.losses)
