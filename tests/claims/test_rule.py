@@ -19,7 +19,6 @@ from bntheory.claims.registry import _MODULES
 LEGACY: set[str] = {
     "landscape",
     "gradflow",
-    "halfspace",
 }
 
 #: Patterns that type, force or rewrite a verdict.

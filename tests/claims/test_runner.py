@@ -24,7 +24,7 @@ EXPECTED_PER_SECTION = {
     "gradient-flow": 7,
     "parameter-decoupling": 5,
     "least-squares": 9,
-    "halfspace": 6,
+    "halfspace": 8,
 }
 
 
