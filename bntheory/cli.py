@@ -153,11 +153,35 @@ def _writable_file(path: str | Path, what: str) -> Path:
     return path
 
 
-def _run_experiment(exp: Experiment, quick: bool, out: Path) -> tuple[str, int, float]:
+def _run_experiment(
+    exp: Experiment, quick: bool, out: Path, replot: bool = False
+) -> tuple[str, int, float]:
+    """Run one experiment script in a child process; the child is terminated (then killed)
+    if this process is interrupted, so no experiment goes on writing after the CLI exits."""
     cmd = list(exp.command) + (["--quick"] if quick else []) + ["--out", str(out)]
+    if replot:
+        cmd.append("--replot")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, check=False)
-    return exp.name, proc.returncode, time.perf_counter() - t0
+    proc = subprocess.Popen(cmd)
+    try:
+        code = proc.wait()
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    return exp.name, code, time.perf_counter() - t0
+
+
+def _default_out(args) -> str:
+    """``figures/`` for full runs; quick runs write to ``figures/quick/`` so they never
+    overwrite the committed full-run figures."""
+    if args.out is not None:
+        return args.out
+    return "figures/quick" if args.quick else "figures"
 
 
 # --------------------------------------------------------------------------- commands
@@ -292,8 +316,8 @@ def _get_experiment(name: str) -> Experiment:
 
 def _cmd_run(args) -> int:
     exp = _get_experiment(args.name)
-    out = _writable_dir(args.out, "--out")
-    name, code, secs = _run_experiment(exp, args.quick, out)
+    out = _writable_dir(_default_out(args), "--out")
+    name, code, secs = _run_experiment(exp, args.quick, out, replot=args.replot)
     if code != 0:
         print(f"bntheory: experiment {name} failed with exit code {code}", file=sys.stderr)
         return EXIT_FAILED
@@ -309,7 +333,7 @@ def _cmd_reproduce(args) -> int:
         )
     if args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    out = _writable_dir(args.out, "--out")
+    out = _writable_dir(_default_out(args), "--out")
     items = list(exps.values())
     from functools import partial
 
@@ -451,9 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (default: the number of CPUs, at most 4; verdicts do not depend on it)",
     )
     v.add_argument("--wide", action="store_true", help="do not cut the table to the terminal width")
-    v.add_argument(
-        "--details", action="store_true", help="every field of each claim, untruncated"
-    )
+    v.add_argument("--details", action="store_true", help="every field of each claim, untruncated")
     v.add_argument("--seed", type=int, default=0, metavar="S", help="master seed (default 0)")
     v.set_defaults(func=_cmd_verify)
 
@@ -463,7 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one experiment")
     r.add_argument("name", metavar="NAME")
     r.add_argument("--quick", action="store_true")
-    r.add_argument("--out", default="figures", metavar="DIR")
+    r.add_argument(
+        "--out", default=None, metavar="DIR", help="default figures/ (quick: figures/quick/)"
+    )
+    r.add_argument("--replot", action="store_true", help="redraw from saved data, no computation")
     r.set_defaults(func=_cmd_run)
 
     rp = sub.add_parser("reproduce", help="run every experiment")
@@ -476,7 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="serial | processes[:N] | dask-local[:N] | dask://HOST:PORT (default: processes, "
         "--jobs workers; a Dask cluster must share the output folder)",
     )
-    rp.add_argument("--out", default="figures", metavar="DIR")
+    rp.add_argument(
+        "--out", default=None, metavar="DIR", help="default figures/ (quick: figures/quick/)"
+    )
     rp.set_defaults(func=_cmd_reproduce)
 
     dp = sub.add_parser("data", help="install or check the real data sets (MNIST, Fashion-MNIST)")
@@ -492,9 +519,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(BaseException):
+    """Raised in the main thread when SIGTERM arrives (children are then ended too)."""
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised by a subprocess test
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bntheory`` console script; returns the exit code."""
+    import signal
+    import threading
+
     parser = build_parser()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -507,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bntheory: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("bntheory: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # e.g. `bntheory verify | head -1`: the reader left, not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -264,3 +264,49 @@ def test_verify_into_a_closed_pipe_exits_quietly():
         text=True,
     )
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out |= {int(x) for x in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_sigterm_ends_verify_and_its_workers():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bntheory", "verify", "--quick", "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    kids: set[int] = set()
+    t0 = time.monotonic()
+    while len(kids) < 2 and time.monotonic() - t0 < 60:  # wait for the worker processes
+        kids |= _children(proc.pid)
+        time.sleep(0.2)
+    assert kids, "verify started no worker process"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    time.sleep(1.0)
+    alive = []
+    for k in kids:
+        try:
+            os.kill(k, 0)
+            stat = Path(f"/proc/{k}/stat").read_text().split()
+            if stat[2] != "Z":
+                alive.append(k)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
+    assert not alive, f"orphaned workers: {alive}"

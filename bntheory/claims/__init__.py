@@ -3,9 +3,10 @@
 >>> from bntheory.claims import all_claims, run_claims
 >>> results = run_claims(all_claims(), quick=True, seed=0)   # doctest: +SKIP
 
-Each claim's ``check(quick, rng)`` computes an :class:`Outcome` whose verdict is decided
-from the measured numbers (``holds``, ``holds-with-correction``, ``refuted``,
-``inconclusive``, ``not-testable-here``); the runner turns exceptions into ``error``.
+Each claim declares its literal (and optionally corrected) reading as data; its
+``check(quick, rng)`` returns a :class:`Measurement`, and the runner decides the verdict
+with the one rule of :mod:`bntheory.claims.core` (``holds``, ``holds-with-correction``,
+``refuted``, ``inconclusive``, ``not-testable-here``); exceptions become ``error``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from bntheory.claims.core import (
     METHODS,
     SECTIONS,
     Claim,
+    Measurement,
     Outcome,
+    P,
+    Predicate,
+    Reading,
+    SourceFact,
+    Unavailable,
     Verdict,
-    decide_at_least,
-    decide_at_most,
-    decide_attribution,
-    decide_close,
-    not_testable,
+    decide,
 )
 from bntheory.claims.registry import all_claims, get_claim
 from bntheory.claims.report import format_table, report_dict, summary_counts, to_markdown
@@ -31,16 +34,18 @@ __all__ = [
     "SECTIONS",
     "Claim",
     "ClaimResult",
+    "Measurement",
     "Outcome",
+    "P",
+    "Predicate",
+    "Reading",
+    "SourceFact",
+    "Unavailable",
     "Verdict",
     "all_claims",
-    "decide_at_least",
-    "decide_at_most",
-    "decide_attribution",
-    "decide_close",
+    "decide",
     "format_table",
     "get_claim",
-    "not_testable",
     "report_dict",
     "run_claim",
     "run_claims",

@@ -82,35 +82,3 @@ def items(names: tuple[str, ...], m: int = M) -> list:
     if missing:
         raise KeyError(f"names not in verify_backward report: {missing}")
     return found
-
-
-# --- legacy helpers of sections not yet converted (removed with the last of them) ---
-from dataclasses import replace  # noqa: E402
-
-from bntheory.claims.core import Outcome, Verdict, worst  # noqa: E402
-
-
-def verdict(names: tuple[str, ...], m: int = M) -> tuple[Verdict, str, dict]:
-    """``HOLDS`` iff every named item is proven; a one-line summary and numbers."""
-    its = items(names, m)
-    ok = sum(1 for it in its if it.holds)
-    failed = sorted({it.name for it in its if not it.holds})
-    v = Verdict.HOLDS if ok == len(its) else Verdict.REFUTED
-    text = f"SymPy: {ok}/{len(its)} proofs of {', '.join(names)}" + (
-        f" (failed: {', '.join(failed)})" if failed else ""
-    )
-    return v, text, {"symbolic_items": float(len(its)), "symbolic_proven": float(ok)}
-
-
-def add_symbolic(outcome: Outcome, names: tuple[str, ...]) -> Outcome:
-    """Combine a numerical outcome with the SymPy proofs of ``names``: the verdict is the
-    less favourable of the two, the summary and numbers are appended."""
-    v, text, nums = verdict(names)
-    if outcome.verdict is Verdict.NOT_TESTABLE:
-        return outcome
-    return replace(
-        outcome,
-        verdict=worst(outcome.verdict, v),
-        measured=f"{outcome.measured}; {text}",
-        numbers=dict(outcome.numbers) | nums,
-    )

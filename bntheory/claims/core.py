@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
@@ -54,20 +54,23 @@ from enum import Enum
 import numpy as np
 
 __all__ = [
+    "EVIDENCE",
     "METHODS",
+    "OPS",
     "SECTIONS",
     "Claim",
+    "Measurement",
     "Outcome",
+    "P",
+    "Predicate",
+    "Reading",
+    "SourceFact",
+    "Unavailable",
     "Verdict",
-    "decide_at_least",
-    "decide_at_most",
-    "decide_attribution",
-    "decide_close",
-    "decide_over_seeds",
-    "describe_seeds",
+    "decide",
     "measurement_seeds",
-    "not_testable",
-    "seed_summary",
+    "shared_result",
+    "untestable_check",
 ]
 
 #: Master seed of the ledger run in progress (set by :func:`bntheory.claims.runner.run_claim`).
@@ -508,132 +511,6 @@ def untestable_check(quick: bool, rng: np.random.Generator) -> Measurement:
     return Measurement("-")
 
 
-# --------------------------------------------------------------------------- decisions
-def _finite(*xs: float) -> bool:
-    return all(x is not None and math.isfinite(float(x)) for x in xs)
-
-
-def decide_close(
-    measured: float,
-    stated: float,
-    *,
-    rtol: float,
-    atol: float = 0.0,
-    inconclusive_factor: float = 1.0,
-    corrected: bool = False,
-) -> Verdict:
-    """Verdict for "the measured value equals the stated one".
-
-    ``|measured - stated| <= atol + rtol |stated|`` -> ``HOLDS`` (``HOLDS_WITH_CORRECTION`` if
-    ``corrected``); within ``inconclusive_factor`` times that tolerance -> ``INCONCLUSIVE``;
-    otherwise ``REFUTED``. NaN/inf -> ``INCONCLUSIVE``.
-    """
-    if rtol < 0 or atol < 0:
-        raise ValueError("rtol and atol must be non-negative")
-    if inconclusive_factor < 1:
-        raise ValueError("inconclusive_factor must be >= 1")
-    if not _finite(measured, stated):
-        return Verdict.INCONCLUSIVE
-    tol = atol + rtol * abs(stated)
-    err = abs(measured - stated)
-    if err <= tol:
-        return Verdict.HOLDS_WITH_CORRECTION if corrected else Verdict.HOLDS
-    if err <= inconclusive_factor * tol:
-        return Verdict.INCONCLUSIVE
-    return Verdict.REFUTED
-
-
-def decide_at_most(
-    measured: float,
-    bound: float,
-    *,
-    rtol: float = 0.0,
-    atol: float = 0.0,
-    corrected: bool = False,
-) -> Verdict:
-    """Verdict for "measured <= bound" (up to ``atol + rtol |bound|`` slack for round-off)."""
-    if rtol < 0 or atol < 0:
-        raise ValueError("rtol and atol must be non-negative")
-    if not _finite(measured, bound):
-        return Verdict.INCONCLUSIVE
-    if measured <= bound + atol + rtol * abs(bound):
-        return Verdict.HOLDS_WITH_CORRECTION if corrected else Verdict.HOLDS
-    return Verdict.REFUTED
-
-
-def decide_at_least(
-    measured: float,
-    bound: float,
-    *,
-    rtol: float = 0.0,
-    atol: float = 0.0,
-    corrected: bool = False,
-) -> Verdict:
-    """Verdict for "measured >= bound" (up to ``atol + rtol |bound|`` slack): the mirror
-    image of :func:`decide_at_most`."""
-    return decide_at_most(-measured, -bound, rtol=rtol, atol=atol, corrected=corrected)
-
-
-def decide_attribution(stated: str, source: str, *, minor: bool = False) -> Verdict:
-    """Verdict for an attribution ("paper X shows Y on dataset Z"): compare the article's
-    word with the source's (case- and whitespace-insensitive).
-
-    Equal -> ``HOLDS``; different and ``minor`` (the substance survives) ->
-    ``HOLDS_WITH_CORRECTION``; different -> ``REFUTED``.
-    """
-    if not isinstance(stated, str) or not isinstance(source, str):
-        raise TypeError("stated and source must be str")
-
-    def norm(s: str) -> str:
-        return " ".join(s.lower().split())
-
-    if norm(stated) == norm(source):
-        return Verdict.HOLDS
-    return Verdict.HOLDS_WITH_CORRECTION if minor else Verdict.REFUTED
-
-
-def worst(*verdicts: Verdict) -> Verdict:
-    """Combine sub-verdicts: the least favourable wins
-    (refuted > inconclusive > holds-with-correction > holds)."""
-    order = [
-        Verdict.REFUTED,
-        Verdict.INCONCLUSIVE,
-        Verdict.NOT_TESTABLE,
-        Verdict.HOLDS_WITH_CORRECTION,
-        Verdict.HOLDS,
-    ]
-    if not verdicts:
-        raise ValueError("verdicts must not be empty")
-    for v in order:
-        if v in verdicts:
-            return v
-    raise ValueError(f"unknown verdicts {verdicts}")
-
-
-def with_correction(v: Verdict) -> Verdict:
-    """``HOLDS`` -> ``HOLDS_WITH_CORRECTION``; every other verdict unchanged."""
-    return Verdict.HOLDS_WITH_CORRECTION if v is Verdict.HOLDS else v
-
-
-def not_testable(reason: str, *, substitute: str = "", measured: str = "", numbers=None) -> Outcome:
-    """Outcome for a statement that cannot be checked here (literature, large-scale training).
-
-    ``reason`` says why; ``substitute`` names the nearest substitute that was run, whose
-    numbers go into ``numbers``.
-    """
-    if not reason:
-        raise ValueError("reason must be a non-empty string")
-    note = f"not testable here: {reason}"
-    if substitute:
-        note += f"; substitute run: {substitute}"
-    return Outcome(
-        Verdict.NOT_TESTABLE,
-        measured or ("substitute: " + substitute if substitute else "-"),
-        numbers or {},
-        note,
-    )
-
-
 # --------------------------------------------------------------------------- seeds
 def measurement_seeds(
     key: str, quick: bool, rng: np.random.Generator, n: int | None = None
@@ -657,35 +534,6 @@ def measurement_seeds(
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(int(n)))
-
-
-def decide_over_seeds(verdicts: Sequence[Verdict]) -> Verdict:
-    """One verdict from per-seed verdicts: the common one if all seeds agree, otherwise
-    ``INCONCLUSIVE`` (a verdict that flips between seeds is not a result)."""
-    vs = list(verdicts)
-    if not vs:
-        raise ValueError("verdicts must not be empty")
-    return vs[0] if all(v is vs[0] for v in vs) else Verdict.INCONCLUSIVE
-
-
-def seed_summary(name: str, values: Sequence[float]) -> dict[str, float]:
-    """``{name_median, name_min, name_max}`` of per-seed values (inf kept as inf)."""
-    a = np.asarray(list(values), dtype=float)
-    if a.size == 0:
-        raise ValueError("values must not be empty")
-    return {
-        f"{name}_median": float(np.median(a)),
-        f"{name}_min": float(np.min(a)),
-        f"{name}_max": float(np.max(a)),
-    }
-
-
-def describe_seeds(values: Sequence[float], fmt: str = ".3g") -> str:
-    """``"median M (range lo-hi, n seeds)"``."""
-    a = np.asarray(list(values), dtype=float)
-    return (
-        f"median {np.median(a):{fmt}} (range {np.min(a):{fmt}}-{np.max(a):{fmt}}, {a.size} seeds)"
-    )
 
 
 def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:

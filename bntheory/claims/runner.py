@@ -12,7 +12,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,9 +190,11 @@ def _run_claims(claims, quick, seed, jobs, progress, cache_dir) -> list[ClaimRes
             out.append(r)
         return out
     results: dict[str, ClaimResult] = {}
-    with ProcessPoolExecutor(max_workers=int(jobs)) as ex:
+    ex = ProcessPoolExecutor(max_workers=int(jobs))
+    try:
         futures = {ex.submit(_run_by_id, c.id, quick, seed, cache_dir): c for c in claims}
-        for fut, c in futures.items():
+        for fut in as_completed(futures):
+            c = futures[fut]
             try:
                 r = fut.result()
             except Exception as exc:  # noqa: BLE001 - worker crash -> error result
@@ -202,6 +204,15 @@ def _run_claims(claims, quick, seed, jobs, progress, cache_dir) -> list[ClaimRes
             if progress is not None:
                 progress(r)
             results[c.id] = r
+    except BaseException:  # Ctrl-C / SIGTERM: end the workers now, leave no orphans
+        procs = list(getattr(ex, "_processes", {}).values())
+        ex.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+        raise
+    ex.shutdown(wait=True)
     return [results[c.id] for c in claims]
 
 

@@ -15,12 +15,6 @@ import tests.claims as tests_claims
 from bntheory.claims import all_claims
 from bntheory.claims.registry import _MODULES
 
-#: Section modules not yet converted to the rule (must shrink to empty).
-LEGACY: set[str] = {
-    "landscape",
-    "gradflow",
-}
-
 #: Patterns that type, force or rewrite a verdict.
 FORBIDDEN = [
     r"\bVerdict\b",
@@ -32,7 +26,7 @@ FORBIDDEN = [
     r"\bworst\(",
 ]
 
-CONVERTED = [m for m in _MODULES if m not in LEGACY]
+CONVERTED = list(_MODULES)
 
 
 @pytest.mark.parametrize("module", CONVERTED)
@@ -44,11 +38,7 @@ def test_section_module_never_decides(module):
 
 
 def _converted_claims():
-    return [
-        c
-        for c in all_claims()
-        if c.check.__module__.rsplit(".", 1)[-1] in CONVERTED or c.evidence == "none"
-    ]
+    return all_claims()
 
 
 def test_every_claim_declares_its_readings():

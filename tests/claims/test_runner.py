@@ -7,9 +7,27 @@ import json
 import numpy as np
 import pytest
 
-from bntheory.claims import SECTIONS, Claim, Outcome, Verdict, all_claims, run_claims, select
+from bntheory.claims import (
+    SECTIONS,
+    Claim,
+    Measurement,
+    P,
+    Reading,
+    Verdict,
+    all_claims,
+    run_claims,
+    select,
+)
 from bntheory.claims.report import format_table, report_dict, summary_counts, to_markdown
 from bntheory.claims.runner import claim_rng, run_claim
+
+#: A literal reading for the runner's test claims: their measurement says ``ok``.
+_LIT = Reading("the fixture ran", (P("ok", "is", True),), "test fixture")
+
+
+def _claim(cid: str, section: str, check, quote: str = "q") -> Claim:
+    return Claim(cid, section, quote, "s", "numerical", "v", check, literal=_LIT)
+
 
 #: Claims per section of the reference article, counted by hand from the article (a claim
 #: added or removed must update this table, so the ledger cannot shrink silently).
@@ -19,7 +37,7 @@ EXPECTED_PER_SECTION = {
     "forward-pass": 6,
     "backpropagation": 5,
     "inference": 6,
-    "loss-landscape": 7,
+    "loss-landscape": 8,
     "covariate-shift-quantification": 8,
     "gradient-flow": 7,
     "parameter-decoupling": 5,
@@ -68,16 +86,14 @@ def test_measurement_seeds_shared_by_key_inside_a_run():
     def grab(key):
         def check(quick, rng):
             seen[key, quick] = measurement_seeds("shared", quick, rng)
-            return Outcome(Verdict.HOLDS, "-")
+            return Measurement("-", {"ok": True})
 
         return check
 
-    run_claim(Claim("t-01", "forward-pass", "q", "s", "numerical", "v", grab("a")), seed=4)
-    run_claim(Claim("t-02", "forward-pass", "q", "s", "numerical", "v", grab("b")), seed=4)
-    run_claim(Claim("t-03", "forward-pass", "q", "s", "numerical", "v", grab("c")), seed=5)
-    run_claim(
-        Claim("t-04", "forward-pass", "q", "s", "numerical", "v", grab("d")), quick=False, seed=4
-    )
+    run_claim(_claim("t-01", "forward-pass", grab("a")), seed=4)
+    run_claim(_claim("t-02", "forward-pass", grab("b")), seed=4)
+    run_claim(_claim("t-03", "forward-pass", grab("c")), seed=5)
+    run_claim(_claim("t-04", "forward-pass", grab("d")), quick=False, seed=4)
     assert seen["a", True] == seen["b", True]  # same key, same master seed: shared
     assert seen["a", True] != seen["c", True]  # other master seed
     assert len(seen["a", True]) == N_SEEDS[True] and len(seen["d", False]) == N_SEEDS[False]
@@ -87,22 +103,8 @@ def test_measurement_seeds_shared_by_key_inside_a_run():
     assert measurement_seeds("k", True, g1) == measurement_seeds("k", True, g2)
 
 
-def test_decide_over_seeds_and_summary():
-    from bntheory.claims.core import decide_over_seeds, describe_seeds, seed_summary
-
-    H, R = Verdict.HOLDS, Verdict.REFUTED
-    assert decide_over_seeds([H, H, H]) is H
-    assert decide_over_seeds([R, R]) is R
-    assert decide_over_seeds([H, R, H]) is Verdict.INCONCLUSIVE
-    with pytest.raises(ValueError, match="verdicts"):
-        decide_over_seeds([])
-    s = seed_summary("x", [3.0, 1.0, 10.0])
-    assert s == {"x_median": 3.0, "x_min": 1.0, "x_max": 10.0}
-    assert describe_seeds([3.0, 1.0, 10.0]) == "median 3 (range 1-10, 3 seeds)"
-
-
 def _ok(quick, rng):
-    return Outcome(Verdict.HOLDS, "drew", {"u": rng.uniform()})
+    return Measurement("drew", {"ok": True, "u": rng.uniform()})
 
 
 def _boom(quick, rng):
@@ -114,11 +116,11 @@ def _wrong_type(quick, rng):
 
 
 def test_errors_become_status():
-    r = run_claim(Claim("t-01", "forward-pass", "q", "s", "numerical", "v", _boom))
+    r = run_claim(_claim("t-01", "forward-pass", _boom))
     assert (
         r.status == "error" and r.verdict is Verdict.ERROR and "ZeroDivisionError: boom" in r.error
     )
-    r = run_claim(Claim("t-02", "forward-pass", "q", "s", "numerical", "v", _wrong_type))
+    r = run_claim(_claim("t-02", "forward-pass", _wrong_type))
     assert r.status == "error" and "expected Measurement" in r.error
 
 
@@ -132,7 +134,7 @@ def test_seed_per_claim_is_deterministic_and_distinct():
 
 
 def test_run_claims_order_and_jobs_validation():
-    cs = [Claim(f"t-0{i}", "forward-pass", "q", "s", "numerical", "v", _ok) for i in range(3)]
+    cs = [_claim(f"t-0{i}", "forward-pass", _ok) for i in range(3)]
     res = run_claims(cs, seed=3)
     assert [r.claim.id for r in res] == ["t-00", "t-01", "t-02"]
     assert res[0].outcome.numbers["u"] == pytest.approx(claim_rng("t-00", 3).uniform(), rel=1e-9)
@@ -151,8 +153,8 @@ def test_select():
 
 def test_report_json_deterministic_and_markdown():
     cs = [
-        Claim("t-01", "forward-pass", "q", "s", "numerical", "v", _ok),
-        Claim("t-02", "inference", "q|pipe", "s", "numerical", "v", _boom),
+        _claim("t-01", "forward-pass", _ok),
+        _claim("t-02", "inference", _boom, quote="q|pipe"),
     ]
     r1 = run_claims(cs, seed=1)
     r2 = run_claims(cs, seed=1)
@@ -204,15 +206,13 @@ def _shared_check(quick, rng):
 
     out = shared_result("kind", 3, fn)
     calls = open(f"{_RUN_CACHE.get()}/{_CALLS_FILE}").read()
-    return Outcome(Verdict.HOLDS, "-", {"v": out["v"], "calls": float(len(calls))})
+    return Measurement("-", {"ok": True, "v": out["v"], "calls": float(len(calls))})
 
 
 def test_shared_result_computed_once_per_run():
     from bntheory.claims.core import shared_result
 
-    cs = [
-        Claim(f"t-0{i}", "forward-pass", "q", "s", "numerical", "v", _shared_check) for i in (1, 2)
-    ]
+    cs = [_claim(f"t-0{i}", "forward-pass", _shared_check) for i in (1, 2)]
     res = run_claims(cs, seed=0)
     assert [r.outcome.numbers["calls"] for r in res] == [1.0, 1.0]
     assert res[1].outcome.numbers["v"] == 1.5

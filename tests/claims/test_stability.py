@@ -20,7 +20,9 @@ FAST_SECTIONS = ("headline", "forward-pass", "inference", "parameter-decoupling"
 
 
 def _verdicts(claims, *, quick, seed, jobs=1):
-    return {r.claim.id: r.verdict.value for r in run_claims(claims, quick=quick, seed=seed, jobs=jobs)}
+    return {
+        r.claim.id: r.verdict.value for r in run_claims(claims, quick=quick, seed=seed, jobs=jobs)
+    }
 
 
 def _assert_same(per_seed: dict[int, dict[str, str]]):
@@ -45,9 +47,7 @@ def test_declared_instability_is_rare():
 
 
 def test_fast_claims_stable_across_seeds():
-    claims = [
-        c for c in all_claims() if c.section in FAST_SECTIONS and c.method != "experiment"
-    ]
+    claims = [c for c in all_claims() if c.section in FAST_SECTIONS and c.method != "experiment"]
     _assert_same({s: _verdicts(claims, quick=True, seed=s) for s in SEEDS})
 
 

@@ -1,0 +1,141 @@
+"""The setting of Santurkar et al. (2018), Sec. 4: a downstream loss composed with one BN feature.
+
+``L_hat(y) = L(BN(y))`` with ``BN(y) = gamma (y - mu(y)) / sigma(y)`` over a batch of ``m``
+values of one feature (``eps = 0``, ``beta = 0``) and a quadratic downstream loss
+``L(z) = z^T H z / 2 + b^T z`` (``H`` is the Hessian of the loss with respect to the BN
+output). The loss and gradient use :mod:`bntheory.bn`; the Hessian-vector product is an
+independent closed form (the R-operator of ``(gamma / sigma) P(y) grad L``, with
+``P = I - 1 1^T / m - y_hat y_hat^T / m``; Santurkar et al. 2018, Fact C.1 and the proof of
+Thm 4.2), so that measures built on it (:mod:`bntheory.measures`) do not rely on finite
+differences of the library's backward pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import brentq
+
+__all__ = ["BNQuadratic"]
+
+Array = np.ndarray
+
+
+class BNQuadratic:
+    """``L_hat(y) = L(BN(y))`` with ``L(z) = z^T H z / 2 + b^T z`` (Santurkar et al. 2018, Sec. 4).
+
+    Parameters
+    ----------
+    H : array_like, shape (m, m)
+        Symmetric Hessian of the downstream loss with respect to the BN output.
+    b : array_like, shape (m,)
+        Linear term of the downstream loss.
+    gamma : float
+        BN scale (``> 0``); ``beta = 0`` and ``eps = 0``.
+
+    Notes
+    -----
+    ``L_hat`` is invariant under ``y -> a y + c 1`` (``a > 0``), so its Hessian annihilates
+    ``1`` everywhere and ``y - mu`` at stationary points; the condition number is read on
+    the orthogonal complement of ``span{1, y_hat}``.
+    """
+
+    def __init__(self, H, b, gamma: float = 1.0) -> None:
+        H = np.asarray(H, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+        if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] < 3:
+            raise ValueError(f"H must be a square matrix of size >= 3, got shape {H.shape}")
+        if not np.all(np.isfinite(H)) or not np.allclose(H, H.T, rtol=1e-12, atol=0.0):
+            raise ValueError("H must be finite and symmetric")
+        if b.shape != (H.shape[0],) or not np.all(np.isfinite(b)):
+            raise ValueError(f"b must be a finite vector of shape ({H.shape[0]},)")
+        if isinstance(gamma, bool) or not np.isfinite(gamma) or gamma <= 0:
+            raise ValueError(f"gamma must be a positive number, got {gamma!r}")
+        self.H, self.b, self.gamma = 0.5 * (H + H.T), b, float(gamma)
+        self.dim = H.shape[0]
+
+    # ----------------------------------------------------------------- library path
+    def _check_y(self, y) -> Array:
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (self.dim,) or not np.all(np.isfinite(y)):
+            raise ValueError(f"y must be a finite vector of shape ({self.dim},)")
+        if not np.ptp(y) > 0:
+            raise ValueError("y must not be constant (BN with eps = 0 is undefined there)")
+        return y
+
+    def normalize(self, y) -> Array:
+        """``BN(y)`` (:func:`bntheory.bn.batch_norm_forward`, ``eps = 0``)."""
+        from bntheory.bn import batch_norm_forward
+
+        return batch_norm_forward(self._check_y(y)[:, None], self.gamma, 0.0, eps=0.0)[0][:, 0]
+
+    def loss(self, y) -> float:
+        z = self.normalize(y)
+        return float(0.5 * z @ self.H @ z + self.b @ z)
+
+    def grad(self, y) -> Array:
+        """``grad_y L_hat`` (:func:`bntheory.bn.batch_norm_backward` of ``H z + b``)."""
+        from bntheory.bn import batch_norm_backward, batch_norm_forward
+
+        y = self._check_y(y)
+        z, cache = batch_norm_forward(y[:, None], self.gamma, 0.0, eps=0.0)
+        g = self.H @ z[:, 0] + self.b
+        return batch_norm_backward(g[:, None], cache)[0][:, 0]
+
+    # ----------------------------------------------------------------- closed forms
+    def _stats(self, y: Array) -> tuple[float, Array]:
+        u = y - y.mean()
+        sigma = float(np.sqrt(u @ u / self.dim))
+        return sigma, u / sigma
+
+    def _project(self, w: Array, xh: Array) -> Array:
+        return w - w.mean() - xh * (xh @ w) / self.dim
+
+    def hvp(self, y, v) -> Array:
+        """Exact ``Hess_y L_hat @ v``: R-operator of ``(gamma / sigma) P g`` with
+        ``g = H z + b`` (closed form, independent of :mod:`bntheory.bn`)."""
+        y = self._check_y(y)
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != (self.dim,):
+            raise ValueError(f"v must have shape ({self.dim},), got {v.shape}")
+        m, gam = self.dim, self.gamma
+        sigma, xh = self._stats(y)
+        g = self.H @ (gam * xh) + self.b
+        dxh = self._project(v, xh) / sigma  # d x_hat [v]
+        dsigma = float(xh @ v) / m  # d sigma [v]
+        first = gam / sigma * self._project(self.H @ (gam * dxh), xh)
+        second = -gam * dsigma / sigma**2 * self._project(g, xh)
+        third = -gam / (sigma * m) * (dxh * (xh @ g) + xh * (dxh @ g))
+        return first + second + third
+
+    def complement_basis(self, y) -> Array:
+        """Orthonormal basis (m, m - 2) of the complement of ``span{1, y_hat}``."""
+        _, xh = self._stats(self._check_y(y))
+        Q, _ = np.linalg.qr(np.column_stack([np.ones(self.dim), xh, np.eye(self.dim)]))
+        return Q[:, 2 : self.dim]
+
+    def global_minimizer(self) -> tuple[Array, float]:
+        """A global minimizer ``y*`` of ``L_hat`` and the Lagrange multiplier ``mu``.
+
+        ``BN`` maps onto ``{z : 1^T z = 0, ||z||^2 = m gamma^2}``; on that sphere the global
+        minimum of the quadratic satisfies ``(C - mu I) w = -c`` with ``mu < lambda_min(C)``
+        (the trust-region characterisation; Moré & Sorensen 1983), ``C``, ``c`` the
+        restriction to ``1^perp``. ``mu`` is the root of the secular equation (Brent).
+        ``BN(z*) = z*``, so ``y* = z*``.
+        """
+        m = self.dim
+        Q, _ = np.linalg.qr(np.column_stack([np.ones(m), np.eye(m)]))
+        Q = Q[:, 1:m]
+        lam, V = np.linalg.eigh(Q.T @ self.H @ Q)
+        c = V.T @ (Q.T @ self.b)
+        r2 = m * self.gamma**2
+        if abs(c[0]) < 1e-12 * (np.linalg.norm(c) + 1e-300):
+            raise ValueError("b has no component on the lowest eigenvector (hard case)")
+
+        def phi(mu: float) -> float:
+            return float(np.sum(c**2 / (lam - mu) ** 2) - r2)
+
+        hi = lam[0] - abs(c[0]) / np.sqrt(r2) * 1e-9
+        lo = lam[0] - np.linalg.norm(c) / np.sqrt(r2) - 1.0
+        mu = brentq(phi, lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
+        w = -c / (lam - mu)
+        return Q @ (V @ w), float(mu)
