@@ -138,13 +138,26 @@ def save_figure(fig, stem: str, out_dir: str | Path = "figures") -> tuple[Path, 
     """Write ``out_dir/stem.pdf`` and ``out_dir/stem.png``; returns ``(pdf_path, png_path)``.
 
     The PDF carries no creation date, so re-running an experiment gives the same file.
+    Both are rendered in memory and written atomically (:mod:`bntheory._io`): an
+    interrupted run never leaves a truncated figure.
     """
+    import io
+
+    from bntheory._io import atomic_write_bytes
+
     if not isinstance(stem, str) or not stem or "/" in stem or "\\" in stem:
         raise ValueError(f"stem must be a non-empty file name without folders, got {stem!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pdf, png = out / f"{stem}.pdf", out / f"{stem}.png"
     with style():
-        fig.savefig(pdf, metadata={"CreationDate": None, "Creator": "bntheory", "Producer": None})
-        fig.savefig(png, metadata={"Software": "bntheory"})
+        buf_pdf, buf_png = io.BytesIO(), io.BytesIO()
+        fig.savefig(
+            buf_pdf,
+            format="pdf",
+            metadata={"CreationDate": None, "Creator": "bntheory", "Producer": None},
+        )
+        fig.savefig(buf_png, format="png", metadata={"Software": "bntheory"})
+    atomic_write_bytes(pdf, buf_pdf.getvalue())
+    atomic_write_bytes(png, buf_png.getvalue())
     return pdf, png

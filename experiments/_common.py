@@ -145,10 +145,9 @@ def save_data(data: dict, name: str, out: str | Path) -> Path:
     path = data_path(name, out)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_jsonable(data), indent=1, allow_nan=False)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from bntheory._io import atomic_write_text
+
+    return atomic_write_text(path, text + "\n")
 
 
 def load_data(name: str, out: str | Path) -> dict:

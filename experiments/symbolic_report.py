@@ -82,7 +82,9 @@ def plot(data: dict, out: Path) -> None:
     C.save_figure(fig, NAME, out)
     md = Path(out) / "data" / f"{NAME}.md"
     md.parent.mkdir(parents=True, exist_ok=True)
-    md.write_text(data["markdown"], encoding="utf-8")
+    from bntheory._io import atomic_write_text
+
+    atomic_write_text(md, data["markdown"])
 
 
 def CHECK(data: dict) -> tuple[bool, str]:
