@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import RESULTS, machine  # noqa: E402
 
-SCRIPTS = ["bn", "symbolic", "solvers", "spectra", "nets", "torch", "sweep", "reproduce"]
+SCRIPTS = ["bn", "symbolic", "solvers", "spectra", "scale", "nets", "torch", "sweep", "reproduce"]
 BEGIN, END = "<!-- bench:tables:begin -->", "<!-- bench:tables:end -->"
 
 

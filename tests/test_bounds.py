@@ -142,3 +142,24 @@ def test_bounds_at_extreme_but_representable_arguments():
         assert B.gd_divergence_threshold(1e-300) == pytest.approx(2e300, rel=1e-15)
     finally:
         ctx.__exit__(None, None, None)
+
+
+def test_bngd_bounds_accept_operators_and_match_dense():
+    # issue 13: the matrix-free extremes of H* give the same local rate / threshold
+    from scipy.sparse.linalg import aslinearoperator
+
+    from bntheory.bounds import bngd_local_iterate_rate, bngd_stability_threshold
+    from bntheory.problems import LeastSquares
+
+    ls = LeastSquares.ill_conditioned(60, 100, rng=4)
+    op = aslinearoperator(ls.H)
+    Hw = ls.H @ ls.w_star
+    lam = np.linalg.eigvalsh(ls.H - np.outer(Hw, Hw) / (ls.w_star @ Hw))[1:]  # reference
+    for eps in (0.5, 1.0, 1.9):
+        ref = np.max(np.abs(1 - eps * lam))
+        assert bngd_local_iterate_rate(op, ls.w_star, eps) == pytest.approx(ref, rel=1e-10)
+    assert bngd_stability_threshold(op, ls.w_star) == pytest.approx(2 / lam[-1], rel=1e-10)
+    st = LeastSquares.structured(3000, 1e3, rng=0)
+    assert bngd_stability_threshold(st.H, st.w_star) == pytest.approx(
+        2 / st.effective_conditioning().lam_max.value, rel=1e-14
+    )

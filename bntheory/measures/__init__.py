@@ -13,6 +13,7 @@ from .conditioning import (
     effective_hessian,
     effective_spectrum,
 )
+from .matfree import EffectiveConditioning, EigenCertificate, effective_conditioning
 from .rates import RateFit, fit_linear_rate, sequence_of
 from .smoothness import (
     LineProfile,
@@ -34,6 +35,8 @@ from .spectra import (
 from .trace import TraceEstimate, hutchinson_trace, hutchinson_variance
 
 __all__ = [
+    "EffectiveConditioning",
+    "EigenCertificate",
     "LanczosResult",
     "LineProfile",
     "RateFit",
@@ -43,6 +46,7 @@ __all__ = [
     "condition_number",
     "dense_matrix",
     "effective_condition_number",
+    "effective_conditioning",
     "effective_hessian",
     "effective_spectrum",
     "fit_linear_rate",

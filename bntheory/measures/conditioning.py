@@ -16,6 +16,7 @@ Hence ``kappa* = lambda_max(H*) / lambda^+_min(H*) <= kappa(H)`` (THEORY.md Sec.
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse.linalg import LinearOperator
 
 from ._validation import finite_vector, symmetric_matrix
 
@@ -37,6 +38,17 @@ def _spd_eigenvalues(H: object, name: str = "H") -> Array:
             f"{name} must be symmetric positive definite (smallest eigenvalue {lam[0]:.3e}, largest {lam[-1]:.3e})"
         )
     return lam
+
+
+def _spd_checked(H: object, name: str = "H") -> tuple[Array, Array]:
+    """``(H, cholesky factor)``: symmetric (same test as :func:`symmetric_matrix`) and
+    positive definite as proved by the Cholesky factorization (no eigvalsh)."""
+    A = symmetric_matrix(H, name)
+    try:
+        C = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(f"{name} must be symmetric positive definite (Cholesky fails)") from exc
+    return A, C
 
 
 def condition_number(H: object) -> float:
@@ -99,14 +111,24 @@ def effective_hessian(H: object, w_star: object) -> Array:
         raise ValueError(
             "w_star must satisfy w_star^T H w_star > 0 (w_star is zero or H is not positive definite)"
         )
+    # in place (same operations, same rounding as c * (B - outer(Bu, Bu) / q)): at most two
+    # d x d arrays alive at once besides H (issue 13)
     with np.errstate(over="ignore", invalid="ignore"):
-        Hs = c * (B - np.outer(Bu, Bu) / q)
-    if not np.all(np.isfinite(Hs)):
+        O = np.outer(Bu, Bu)
+        O /= q
+        np.subtract(B, O, out=B)
+        del O
+        B *= c
+    Hs = B
+    if not np.isfinite(Hs).all():
         raise ValueError(
             "H: w_star^T H w_star is too small relative to ||H w_star||^2 "
             "(H is not positive definite or is numerically singular)"
         )
-    return 0.5 * (Hs + Hs.T)
+    out = Hs + Hs.T
+    del Hs, B
+    out *= 0.5
+    return out
 
 
 def effective_spectrum(H: object, w_star: object) -> Array:
@@ -116,15 +138,17 @@ def effective_spectrum(H: object, w_star: object) -> Array:
     in floating point, possibly slightly negative), so the result has ``d - 1`` entries in
     ascending order. Source: Cai, Li & Shen (2019), Sec. 3.
     """
-    _spd_eigenvalues(H, "H")
-    Hs = effective_hessian(H, w_star)
+    A = _spd_checked(H, "H")[0]  # the factor proved definiteness; not kept alive
+    Hs = effective_hessian(A, w_star)
     lam = np.linalg.eigvalsh(Hs)
     if lam.shape[0] < 2:
         raise ValueError("H must be at least 2 x 2 for the effective spectrum to be non-empty")
     return np.delete(lam, int(np.argmin(np.abs(lam))))
 
 
-def effective_condition_number(H: object, w_star: object) -> float:
+def effective_condition_number(
+    H: object, w_star: object, *, method: str = "auto", return_certificate: bool = False
+) -> float | object:
     """Cai's effective condition number ``kappa* = lambda_max(H*) / lambda^+_min(H*)``.
 
     Source: Cai, Li & Shen (2019), Sec. 3; ``kappa* <= kappa(H)`` by Cauchy interlacing.
@@ -139,14 +163,64 @@ def effective_condition_number(H: object, w_star: object) -> float:
     w_star : array_like, shape (d,)
         Minimiser direction.
 
+    method : {"auto", "dense", "matrix-free"}
+        ``dense``: ``eigvalsh`` of ``H*`` (positive definiteness proved by a Cholesky
+        factorization, not by a second ``eigvalsh``). ``matrix-free``
+        (:func:`bntheory.measures.matfree.effective_conditioning`): Lanczos on ``H*`` for
+        ``lambda_max`` and on ``P H^{-1} P`` for ``lambda_min^+``, ``H^{-1}`` by the
+        Cholesky factor (array input), an exact inverse (``SpectralOperator``: then the
+        secular equation is used) or CG (other operators). ``auto``: dense for an array
+        (measured faster than Lanczos with Cholesky solves up to d = 8000 on 2 cores:
+        65 s vs 195 s at d = 8000; both need 2 d x d arrays), matrix-free for a
+        ``LinearOperator`` or when ``return_certificate``. Both agree to ~1e-12 relative
+        (tested to 1e-10 at d <= 4000).
+    return_certificate : bool
+        Return the :class:`~bntheory.measures.matfree.EffectiveConditioning` record
+        (values and relative residuals) instead of the float (matrix-free only).
+
     Returns
     -------
     float
         ``kappa*``, with ``1 <= kappa* <= kappa(H)`` up to round-off.
     """
+    if method not in ("auto", "dense", "matrix-free"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'matrix-free', got {method!r}")
+    if method == "auto":
+        method = "matrix-free" if (isinstance(H, LinearOperator) or return_certificate) else "dense"
+    if method == "matrix-free":
+        res = effective_conditioning_any(H, w_star)
+        return res if return_certificate else float(res.kappa_star)
+    if return_certificate:
+        raise ValueError("return_certificate needs method='matrix-free' (or 'auto')")
     lam = effective_spectrum(H, w_star)
     if lam[0] <= 0.0:
         raise ValueError(
             "H: the effective Hessian has a second (near-)zero eigenvalue; H is numerically singular"
         )
     return float(lam[-1] / lam[0])
+
+
+def effective_conditioning_any(H: object, w_star: object, *, rng: object = 0):
+    """Matrix-free ``kappa*`` with certificates for an array or an operator ``H``.
+
+    Array: Cholesky factor for ``H^{-1}``; ``SpectralOperator`` (structured ``H``): the
+    secular equation in its eigenbasis; other ``LinearOperator``: CG solves.
+    """
+    from .matfree import effective_conditioning
+
+    if isinstance(H, LinearOperator):
+        if hasattr(H, "eigenvalues") and hasattr(H, "to_eigen"):
+            w = finite_vector(w_star, "w_star", H.shape[0])
+            if not np.any(w):
+                raise ValueError("w_star must be non-zero")
+            return effective_conditioning(None, None, eigh=(H.eigenvalues, H.to_eigen(w)))
+        solve = getattr(H, "solve", None)
+        return effective_conditioning(H, w_star, solve=solve, rng=rng)
+    import scipy.linalg
+
+    A, C = _spd_checked(H, "H")
+
+    def solve(b: Array) -> Array:
+        return scipy.linalg.cho_solve((C, True), b, check_finite=False)
+
+    return effective_conditioning(A, w_star, solve=solve, rng=rng)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from ._validation import positive_float, positive_int
 
@@ -344,6 +343,8 @@ def fit_linear_rate(
     kk = np.arange(start, stop, dtype=float)
     b, se, rms, _ = _ols(kk, np.log(y[start:stop]))
     n = stop - start
+    from scipy.stats import t as student_t  # lazy: scipy.stats costs ~0.3 s to import
+
     tq = float(student_t.ppf(0.5 + confidence / 2, n - 2))
     return RateFit(
         rate=float(np.exp(b)),

@@ -137,11 +137,19 @@ def trajectory_smoothness(problem: object, xs: object) -> SmoothnessProfile:
     ----------
     problem : object
         Anything with ``grad(x)``.
-    xs : array_like, shape (T, d)
-        Iterates (e.g. ``result.history["x"]``).
+    xs : array_like, shape (T, d), or a solver Result
+        Iterates, or a ``Result`` of ``solve(..., keep="all")`` (or ``every=k``), whose
+        ``iterates`` are used (a Result without iterates raises ValueError: ``solve``
+        keeps only the last iterate unless asked).
     """
     if not hasattr(problem, "grad"):
         raise TypeError("problem must have a 'grad(x)' method")
+    if hasattr(xs, "iterates") and hasattr(xs, "losses"):
+        if xs.iterates is None:
+            raise ValueError(
+                "xs: this Result kept no iterates; run solve(..., keep='all') (or every=k)"
+            )
+        xs = xs.iterates
     X = as_real_array(xs, "xs")
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"xs must be a 2-D array with at least 2 rows, got shape {X.shape}")

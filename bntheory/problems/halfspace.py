@@ -23,6 +23,8 @@ width ``min(1/4, 1/(4 tau))`` where ``|tau xi| < 40`` and of width 1/4 beyond: r
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.linalg
 import scipy.optimize
@@ -117,10 +119,20 @@ def _normal_expect(phi, orders: tuple[int, ...], m: float, s: float) -> list[flo
         return out
     h = min(0.125, 0.25 / s)
     n = int(np.ceil(10.0 / h))
-    xi = np.linspace(-10.0, 10.0, 2 * n + 1)
-    w = np.exp(-0.5 * xi * xi) * (xi[1] - xi[0]) / _SQRT2PI
+    xi, w = _trapezoid_grid(n)
     t = m + s * xi
     return [float(w @ phi(t, k)) for k in orders]
+
+
+@lru_cache(maxsize=128)
+def _trapezoid_grid(n: int) -> tuple[Array, Array]:
+    """Nodes ``xi`` (``2n + 1`` points on ``[-10, 10]``) and weights ``phi(xi) h`` of the
+    trapezoidal rule, built once per ``n`` (GDNP's bisection asks for them ~10^5 times)."""
+    xi = np.linspace(-10.0, 10.0, 2 * n + 1)
+    w = np.exp(-0.5 * xi * xi) * (xi[1] - xi[0]) / _SQRT2PI
+    xi.flags.writeable = False
+    w.flags.writeable = False
+    return xi, w
 
 
 def _s_norm(S: Array, w: Array) -> float:
@@ -155,8 +167,16 @@ def _check_w(m: float, s: float) -> None:
         )
 
 
+_GL8 = np.polynomial.legendre.leggauss(8)
+_GRADED = np.geomspace(1e-10, 10.0, 60)
+
+
+@lru_cache(maxsize=256)
 def _half_line_nodes(tau: float) -> tuple[Array, Array]:
-    """Gauss-Legendre nodes/weights on [0, 10] (graded near 0, uniform width min(1/4, 1/(4 tau)))."""
+    """Gauss-Legendre nodes/weights on [0, 10] (graded near 0, uniform width min(1/4, 1/(4 tau))).
+
+    Cached per ``tau`` (read-only arrays): the bisection on ``g`` re-evaluates the same
+    ``tau`` values, and the Legendre rule and graded panel ends are module constants."""
     # phi(tau xi) has its curvature where |tau xi| < 40 (beyond, phi is linear or constant
     # up to e^-40): fine panels there, panels of width 1/4 elsewhere.
     tau = max(tau, 1e-300)
@@ -164,16 +184,27 @@ def _half_line_nodes(tau: float) -> tuple[Array, Array]:
     h = min(0.25, 0.25 / tau)
     parts = [
         [0.0],
-        np.geomspace(1e-10, 10.0, 60),
+        _GRADED,
         np.arange(h, fine_end, h),
         np.arange(fine_end, 10.0, 0.25),
     ]
     brk = np.unique(np.concatenate([*parts, [10.0]]))
-    x, w = np.polynomial.legendre.leggauss(8)
+    x, w = _GL8
     lo, hi = brk[:-1, None], brk[1:, None]
     nodes = (0.5 * (hi - lo) * x + 0.5 * (hi + lo)).ravel()
     weights = (0.5 * (hi - lo) * w).ravel()
+    nodes.flags.writeable = False
+    weights.flags.writeable = False
     return nodes, weights
+
+
+@lru_cache(maxsize=256)
+def _half_line_density(tau: float) -> tuple[Array, Array]:
+    """``(xi, weights * N(0,1) density at xi)`` of :func:`_half_line_nodes`, cached."""
+    xi, wq = _half_line_nodes(tau)
+    dens = wq * np.exp(-0.5 * xi * xi) / _SQRT2PI
+    dens.flags.writeable = False
+    return xi, dens
 
 
 def _trunc_moments(m: Array, s: float, k: int) -> Array:
@@ -415,8 +446,7 @@ class GaussianHalfspace:
                 lm = (1 - p) * d0 + p * (-1) ** j * d0
                 out.append(half[k] * (lp + (-1) ** k * lm))
             return out
-        xi, wq = _half_line_nodes(tau)
-        dens = wq * np.exp(-0.5 * xi * xi) / _SQRT2PI
+        xi, dens = _half_line_density(tau)
         sc = sr / tau
         for j, k in jk:
             total = 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+from scipy.sparse.linalg import LinearOperator
 
 from bntheory._checks import as_real, as_vector
 
@@ -42,13 +43,21 @@ class Normalized:
                     f"problem must provide {attr!r} (a LeastSquares or GaussianHalfspace)"
                 )
         self.base = problem
-        self.S = np.asarray(problem.norm_matrix, float)
         self.base_dim = int(problem.dim)
         self.dim = self.base_dim + 1
         self.u = np.asarray(problem.u, float)
-        chol = np.linalg.cholesky(self.S)
-        #: ``S^{-1} u``: the optimal direction of Kohler's rho.
-        self.w_rho = scipy.linalg.cho_solve((chol, True), self.u)
+        S = problem.norm_matrix
+        self._operator = isinstance(S, LinearOperator)
+        if self._operator:
+            # matrix-free S (LeastSquares.from_operator / structured / from_samples): only
+            # products S v; S^-1 u by the problem's own solver (exact, Cholesky or CG)
+            self.S = S
+            self.w_rho = np.asarray(problem.solve(self.u), float)
+        else:
+            self.S = np.asarray(S, float)
+            chol = np.linalg.cholesky(self.S)
+            #: ``S^{-1} u``: the optimal direction of Kohler's rho.
+            self.w_rho = scipy.linalg.cho_solve((chol, True), self.u)
         self.q = float(self.u @ self.w_rho)
         self._eig: Array | None = None
 
@@ -64,11 +73,15 @@ class Normalized:
     @property
     def L(self) -> float:
         """``lambda_max(S)``."""
+        if self._operator:
+            return float(self.base.L)
         return float(self.eigenvalues[-1])
 
     @property
     def mu(self) -> float:
         """``lambda_min(S)``."""
+        if self._operator:
+            return float(self.base.mu)
         return float(self.eigenvalues[0])
 
     def split(self, theta: object) -> tuple[float, Array]:

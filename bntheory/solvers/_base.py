@@ -43,6 +43,11 @@ class Result:
         Number of steps taken (arrays are truncated at the last finite iterate).
     history : dict
         Solver-specific per-iterate arrays (same length as ``losses``).
+    iterates : ndarray or None
+        Effective weights kept by ``solve(..., keep=...)``: ``None`` for ``keep="last"``
+        (the default; ``x`` is the last one), shape ``(len(iterate_steps), d)`` otherwise.
+    iterate_steps : ndarray or None
+        The step indices ``k`` of the rows of ``iterates``.
     """
 
     x: Array
@@ -54,6 +59,8 @@ class Result:
     message: str
     n_steps: int
     history: dict[str, Array] = field(default_factory=dict)
+    iterates: Array | None = None
+    iterate_steps: Array | None = None
 
     @property
     def success(self) -> bool:
@@ -98,6 +105,8 @@ def solve(
     max_steps: int = 1000,
     tol: float = 1e-12,
     callback: Callable[[int, Diagnostics], bool | None] | None = None,
+    keep: str = "last",
+    every: int | None = None,
 ) -> Result:
     """Run ``solver`` on ``problem`` from ``x0``.
 
@@ -117,6 +126,15 @@ def solve(
     callback : callable, optional
         ``callback(k, diagnostics)``; returning ``True`` stops the run (status "converged"
         with message "stopped by callback").
+    keep : {"last", "all"}
+        Which effective weights to keep besides the scalar per-step records (losses,
+        gaps, gradient norms, history, which are always kept: ``O(max_steps)`` memory):
+        ``"last"`` (default) keeps only the final one (``Result.x``), so memory does not
+        grow with ``max_steps x d``; ``"all"`` keeps every iterate in
+        ``Result.iterates`` (``(n_steps + 1) x d`` floats).
+    every : int, optional
+        Keep the iterates of steps ``0, every, 2 every, ...`` and the last one (overrides
+        ``keep``; ``every=1`` is ``keep="all"``).
 
     Returns
     -------
@@ -145,7 +163,14 @@ def solve(
             raise ValueError(
                 f"x0: the solver cannot start from it ({type(exc).__name__}: {exc})"
             ) from exc
-    diags: list[Diagnostics] = []
+    if keep not in ("last", "all"):
+        raise ValueError(f"keep must be 'last' or 'all', got {keep!r}")
+    stride = None
+    if every is not None:
+        stride = as_int(every, "every")
+    elif keep == "all":
+        stride = 1
+    rec = _Recorder(min(max_steps + 1, 1024), stride)
     status, message = "max_steps", f"reached max_steps={max_steps}"
     threshold = None
     stop_grad = None
@@ -172,7 +197,7 @@ def solve(
             if threshold is None:
                 threshold = DIVERGENCE_FACTOR * max(abs(diag.loss), 1.0)
                 stop_grad = tol * max(1.0, diag.grad_norm)
-            diags.append(diag)
+            rec.append(k, diag)
             last_state = state
             if diag.loss > threshold:
                 status, message = (
@@ -195,18 +220,79 @@ def solve(
                 status, message = "diverged", f"non-finite iterate after step {k}"
                 break
             state = nxt
-    if not diags:
+    if rec.n == 0:
         raise ValueError("x0 gives a non-finite initial loss or gradient")
-    keys = diags[0].extra.keys()
-    gaps = None if diags[0].gap is None else np.array([d.gap for d in diags])
-    return Result(
-        x=np.array(diags[-1].x, dtype=float),
-        params=np.array(solver.raw(last_state), dtype=float),
-        losses=np.array([d.loss for d in diags]),
-        gaps=gaps,
-        grad_norms=np.array([d.grad_norm for d in diags]),
-        status=status,
-        message=message,
-        n_steps=len(diags) - 1,
-        history={key: np.array([d.extra[key] for d in diags]) for key in keys},
+    return rec.result(
+        params=np.array(solver.raw(last_state), dtype=float), status=status, message=message
     )
+
+
+class _Recorder:
+    """Per-step records in preallocated arrays (doubling when full): scalars of every step,
+    the effective weight of the last step, and the iterates asked for (``stride``)."""
+
+    def __init__(self, capacity: int, stride: int | None):
+        self.cap = max(int(capacity), 1)
+        self.n = 0
+        self.stride = stride
+        self.losses = np.empty(self.cap)
+        self.grad_norms = np.empty(self.cap)
+        self.gaps: Array | None = None
+        self.extra: dict[str, Array] = {}
+        self.has_gap = True
+        self.last_x: Array | None = None
+        self.last_k = -1
+        self.iterates: list[Array] = []
+        self.steps: list[int] = []
+
+    def _grow(self) -> None:
+        self.cap *= 2
+        for name in ("losses", "grad_norms"):
+            setattr(self, name, np.resize(getattr(self, name), self.cap))
+        if self.gaps is not None:
+            self.gaps = np.resize(self.gaps, self.cap)
+        self.extra = {k: np.resize(v, self.cap) for k, v in self.extra.items()}
+
+    def append(self, k: int, d: Diagnostics) -> None:
+        if self.n == 0:
+            self.has_gap = d.gap is not None
+            if self.has_gap:
+                self.gaps = np.empty(self.cap)
+            self.extra = {key: np.empty(self.cap) for key in d.extra}
+        if self.n == self.cap:
+            self._grow()
+        i = self.n
+        self.losses[i] = d.loss
+        self.grad_norms[i] = d.grad_norm
+        if self.has_gap:
+            self.gaps[i] = d.gap
+        for key, arr in self.extra.items():
+            arr[i] = d.extra[key]
+        self.last_x, self.last_k = d.x, k
+        if self.stride is not None and k % self.stride == 0:
+            self.iterates.append(np.array(d.x, dtype=float))
+            self.steps.append(k)
+        self.n += 1
+
+    def result(self, *, params: Array, status: str, message: str) -> Result:
+        n = self.n
+        iterates = steps = None
+        if self.stride is not None:
+            if not self.steps or self.steps[-1] != self.last_k:
+                self.iterates.append(np.array(self.last_x, dtype=float))
+                self.steps.append(self.last_k)
+            iterates = np.array(self.iterates)
+            steps = np.array(self.steps, dtype=int)
+        return Result(
+            x=np.array(self.last_x, dtype=float),
+            params=params,
+            losses=self.losses[:n].copy(),
+            gaps=None if self.gaps is None else self.gaps[:n].copy(),
+            grad_norms=self.grad_norms[:n].copy(),
+            status=status,
+            message=message,
+            n_steps=n - 1,
+            history={key: arr[:n].copy() for key, arr in self.extra.items()},
+            iterates=iterates,
+            iterate_steps=steps,
+        )

@@ -100,6 +100,8 @@ class BNGD:
     def _batch_moments(self, problem: object, gen: np.random.Generator) -> tuple[Array, Array]:
         idx = gen.choice(problem.X.shape[0], size=self.batch_size, replace=False)
         Xb = problem.X[idx]
+        if hasattr(Xb, "toarray"):  # sparse samples: the batch is small, densify it
+            Xb = Xb.toarray()
         Xc = Xb - Xb.mean(axis=0)
         m = self.batch_size
         return Xc.T @ Xc / m, Xc.T @ problem.y[idx] / m

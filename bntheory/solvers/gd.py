@@ -43,12 +43,23 @@ class GradientDescent:
         """The numeric step size on ``problem``."""
         if not isinstance(self.lr, str):
             return float(self.lr)
-        if not (hasattr(problem, "L") and hasattr(problem, "mu")):
+        # hasattr would evaluate the properties (mu costs a full spectrum on a dense H):
+        # look the names up on the type / instance instead
+        missing = [
+            n
+            for n in ("L", "mu")
+            if not (hasattr(type(problem), n) or n in getattr(problem, "__dict__", {}))
+        ]
+        if missing:
             raise ValueError(
                 f"lr={self.lr!r} needs a problem with a known spectrum (attributes L and mu)"
             )
-        L, mu = float(problem.L), float(problem.mu)
-        return 1.0 / L if self.lr == "1/L" else 2.0 / (L + mu)
+        # "1/L" needs no lambda_min (a second, costlier eigenvalue at large d); a
+        # LeastSquares above d = 1000 or matrix-free gives L by Lanczos, not eigvalsh
+        L = float(problem.L)
+        if self.lr == "1/L":
+            return 1.0 / L
+        return 2.0 / (L + float(problem.mu))
 
     def start(self, problem: object, x0: object) -> tuple[Array, float]:
         return as_vector(x0, "x0", problem.dim), self.resolve_lr(problem)

@@ -105,3 +105,20 @@ def test_bad_input():
         GaussianHalfspace.teacher_model(S, np.zeros(4))
     with pytest.raises(ValueError, match="y"):
         GaussianHalfspace.from_samples(np.ones((3, 4)), np.array([1.0, 0.0, 1.0]))
+
+
+def test_quadrature_grids_are_cached_and_equal_fresh_ones():
+    # issue 13: the grids are built once per size, read-only, identical to a fresh build
+    from bntheory.problems import halfspace as hmod
+
+    xi, w = hmod._trapezoid_grid(80)
+    ref_xi = np.linspace(-10.0, 10.0, 161)
+    np.testing.assert_array_equal(xi, ref_xi)
+    np.testing.assert_array_equal(
+        w, np.exp(-0.5 * ref_xi**2) * (ref_xi[1] - ref_xi[0]) / np.sqrt(2 * np.pi)
+    )
+    assert hmod._trapezoid_grid(80)[0] is xi and not xi.flags.writeable
+    nodes, weights = hmod._half_line_nodes(3.0)
+    assert not nodes.flags.writeable and hmod._half_line_nodes(3.0)[0] is nodes
+    # the rule integrates exp(-x) on [0, 10] to near machine precision
+    assert float(weights @ np.exp(-nodes)) == pytest.approx(1 - np.exp(-10.0), rel=1e-13)
