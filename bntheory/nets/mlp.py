@@ -65,6 +65,8 @@ __all__ = [
 ]
 
 Array = np.ndarray
+#: Largest parameter vector an MLP may allocate (bytes of float64); raise it to go bigger.
+MAX_PARAMETER_BYTES = 4 * 2**30
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 LOSSES = ("mse", "cross_entropy", "linear")
 
@@ -317,6 +319,12 @@ class MLP:
             self.layer_slices.append(slice(start, off))
         self.specs = tuple(specs)
         self.dim = off
+        if 8 * off > MAX_PARAMETER_BYTES:
+            raise ValueError(
+                f"sizes: {sizes!r} gives {off:.3g} parameters ({8 * off / 2**30:.3g} GiB of "
+                f"float64), above the limit of {MAX_PARAMETER_BYTES / 2**30:.0f} GiB "
+                "(bntheory.nets.mlp.MAX_PARAMETER_BYTES)"
+            )
         self._theta = np.zeros(off)
         self._views: list[dict[str, Array]] = [{} for _ in range(L)]
         for s in specs:

@@ -83,8 +83,17 @@ def accuracy(net: MLP, X, labels) -> float:
     return float(np.mean(np.argmax(out, axis=1) == np.asarray(labels)))
 
 
+def _scaled_norm(v: Array) -> float:
+    """Euclidean norm without overflow in the squares (scaled by the largest entry)."""
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0 or not np.isfinite(m):
+        return m
+    with np.errstate(over="ignore"):
+        return float(m * np.linalg.norm(v / m))
+
+
 def _layer_norms(net: MLP, g: Array) -> Array:
-    return np.array([np.linalg.norm(g[s]) for s in net.layer_slices])
+    return np.array([_scaled_norm(g[s]) for s in net.layer_slices])
 
 
 def train(

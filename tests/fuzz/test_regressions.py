@@ -176,3 +176,22 @@ def test_complex_input_rejected_everywhere_without_complex_warning():
             condition_number(np.eye(2) * (1 + 1j))
         with pytest.raises(TypeError, match="c must be a real number"):
             LeastSquares(np.eye(2), [0.0, 0.0], 1j)
+
+
+def test_mlp_refuses_a_parameter_vector_beyond_its_memory_limit():
+    from bntheory.nets import MLP
+
+    with pytest.raises(ValueError, match="sizes"):
+        MLP([1, 10**20])
+
+
+def test_train_layer_norms_do_not_overflow_for_finite_gradients():
+    import warnings
+
+    from bntheory.nets.train import _scaled_norm
+
+    g = np.array([1e200, 1e200])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _scaled_norm(g) == pytest.approx(np.sqrt(2) * 1e200, rel=1e-15)
+    assert _scaled_norm(np.zeros(3)) == 0.0
