@@ -290,6 +290,93 @@ def _check_fim(quick: bool, rng: np.random.Generator) -> Measurement:
     )
 
 
+# --------------------------------------------------------------------------- dec-06
+#: Scale factors of the first layer's weights in dec-06.
+DEC06_SCALES = (0.1, 10.0)
+#: Amplification allowed between the first BN layer and the network output in dec-06.
+DEC06_AMPLIFICATION = 10.0
+
+
+def _init_sensitivity(seed: int) -> dict:
+    """One initialization of the dec-06 experiment: ReLU MLPs ``[16, 64, 64, 1]`` with BN on
+    every hidden layer (eps = 1e-5) and a twin without BN sharing its weights; relative change
+    of the train-mode output and of the MSE loss when the first layer's ``W`` is scaled."""
+    from bntheory.nets.mlp import MLP
+
+    g = np.random.default_rng(seed)
+    sizes, n, eps = (16, 64, 64, 1), 256, 1e-5
+    X = g.normal(size=(n, sizes[0]))
+    Y = g.normal(size=(n, 1))
+    bn_net = MLP(sizes, "relu", bn=True, eps=eps, rng=g)
+    plain = MLP(sizes, "relu", bn="none", rng=g)
+    for k in range(len(sizes) - 1):
+        plain.params(k)["W"][...] = bn_net.params(k)["W"]
+    W0 = bn_net.params(0)["W"].copy()
+    var0 = np.var(X @ W0, axis=0)  # batch variance of each first-layer unit at a = 1
+    out: dict[str, list[float]] = {}
+    for name, net in (("bn", bn_net), ("plain", plain)):
+        o1, l1 = net.forward(X, training=True), net.loss(X, Y, training=True)
+        for a in DEC06_SCALES:
+            net.params(0)["W"][...] = a * W0
+            oa, la = net.forward(X, training=True), net.loss(X, Y, training=True)
+            net.params(0)["W"][...] = W0
+            d_out = float(np.linalg.norm(oa - o1))
+            out.setdefault(f"{name}_out", []).append(d_out / float(np.linalg.norm(o1)))
+            out.setdefault(f"{name}_loss", []).append(abs(la - l1) / l1)
+            if name == "bn":
+                # exact per-unit rescaling of the first BN output: x_hat(aWx) = c_j x_hat(Wx)
+                c = np.sqrt((var0 + eps) / (var0 + eps / a**2))
+                bound = DEC06_AMPLIFICATION * float(np.max(np.abs(1.0 - c)))
+                r = bound * float(np.linalg.norm(o1) / np.linalg.norm(o1 - Y))
+                out.setdefault("bn_out_over_bound", []).append(
+                    d_out / float(np.linalg.norm(o1)) / bound
+                )
+                out.setdefault("bn_loss_over_bound", []).append(abs(la - l1) / l1 / (2 * r + r * r))
+                out.setdefault("delta", []).append(float(np.max(np.abs(1.0 - c))))
+    return {
+        "bn_out_over_bound": max(out["bn_out_over_bound"]),
+        "bn_loss_over_bound": max(out["bn_loss_over_bound"]),
+        "bn_out_change": max(out["bn_out"]),
+        "bn_loss_change": max(out["bn_loss"]),
+        "delta": max(out["delta"]),
+        "plain_out_change": min(out["plain_out"]),
+        "plain_loss_change": min(out["plain_loss"]),
+    }
+
+
+def _check_init_sensitivity(quick: bool, rng: np.random.Generator) -> Measurement:
+    """Sensitivity of an initialized network to the scale of its first weight matrix, with
+    and without BN (Ioffe & Szegedy 2015, Sec. 3.3), over seeds.
+
+    The bound for the BN net: scaling ``W`` by ``a`` rescales the first BN output of unit
+    ``j`` exactly by ``c_j = sqrt((sigma_j^2 + eps)/(sigma_j^2 + eps/a^2))`` (batch mean
+    and deviation scale with ``a``), so ``delta = max_j |1 - c_j| ~ eps |1/a^2 - 1| /
+    (2 sigma_j^2)``; ReLU with ``beta = 0`` (at initialization) passes the rescaling on
+    unchanged, and each later BN / linear stage can magnify a relative perturbation by about
+    2 (``u -> u/||u||`` is 2/||u||-Lipschitz), so the output changes by at most
+    ``DEC06_AMPLIFICATION * delta`` (10 covers two such stages with a margin 2.5). For the
+    MSE loss, ``| ||o'-y||^2 - ||o-y||^2 | <= 2 ||o'-o|| ||o-y|| + ||o'-o||^2`` turns it into
+    ``2 r + r^2`` with ``r = bound ||o|| / ||o - y||``."""
+    n = 5 if quick else 10
+    rows = [_init_sensitivity(s) for s in measurement_seeds("dec-06", quick, rng, n=n)]
+    vals = {k: (min if k.startswith("plain") else max)(r[k] for r in rows) for k in rows[0]}
+    return Measurement(
+        f"first-layer W scaled by {DEC06_SCALES[0]:g} and {DEC06_SCALES[1]:g} ({len(rows)} "
+        f"initializations): with BN the output changes by {vals['bn_out_change']:.1e} "
+        f"({vals['bn_out_over_bound']:.2g} x the eps bound), the loss by "
+        f"{vals['bn_loss_change']:.1e}; without BN by at least {vals['plain_out_change']:.2f} "
+        f"and {vals['plain_loss_change']:.2f}",
+        vals
+        | {
+            "a_small": DEC06_SCALES[0],
+            "a_large": DEC06_SCALES[1],
+            "seeds": float(len(rows)),
+            "amplification": DEC06_AMPLIFICATION,
+        },
+        note="worst case over initializations and scales (largest for BN, smallest without)",
+    )
+
+
 # --------------------------------------------------------------------------- claims
 CLAIMS = [
     Claim(
@@ -456,6 +543,45 @@ CLAIMS = [
             "hidden layers is not measured."
         ),
     ),
+    Claim(
+        "dec-06",
+        "parameter-decoupling",
+        "This decoupling reduces the network's sensitivity to weight initialization, as "
+        "initial magnitude variations are normalized away",
+        "Ioffe & Szegedy (2015), Sec. 3.3: BN(Wu) = BN((aW)u)",
+        "numerical",
+        "initial weight scale normalized away (network level)",
+        _check_init_sensitivity,
+        literal=Reading(
+            "at initialization, scaling the first layer's W by 0.1 or 10 leaves the output "
+            "and the loss of a network with BN on every hidden layer unchanged up to the "
+            "effect of eps (at most 10 delta, delta = max_j |1 - sqrt((sigma_j^2 + eps)/"
+            "(sigma_j^2 + eps/a^2))| ~ eps/(2 a^2 sigma_j^2)), while the same network without "
+            "BN changes by an order-one amount (output by at least half, loss by at least a "
+            "tenth)",
+            (
+                P("bn_out_over_bound", "<=", 1.0),
+                P("bn_loss_over_bound", "<=", 1.0),
+                P("plain_out_change", ">=", 0.5),
+                P("plain_loss_change", ">=", 0.1),
+            ),
+            "the bound is derived in the check's docstring: the exact per-unit rescaling "
+            "delta of the first BN output, times 10 for the later layers, carried to the loss "
+            "by Cauchy-Schwarz; worst case over 5 (quick) or 10 (full) initializations, so no "
+            "interval is needed; order one for the network without BN: the output of a "
+            "ReLU net with zero biases scales exactly by a (change 0.9 or 9), at least half; the "
+            "loss by at least a tenth",
+        ),
+        explain=(
+            "Scaling the first layer's weights by {a_small:g} or {a_large:g} at initialization "
+            "changes the output of a ReLU network with BN on every hidden layer by at most "
+            "{bn_out_change:.1e} (relative) and its loss by {bn_loss_change:.1e}, "
+            "{bn_out_over_bound:.2g} times the bound derived from eps/(a^2 sigma^2) (first-"
+            "layer rescaling {delta:.1e}); the same network without BN changes by at least "
+            "{plain_out_change:.2f} (output) and {plain_loss_change:.2f} (loss). Worst case "
+            "over {seeds:.0f} initializations; the training that follows is not measured."
+        ),
+    ),
 ]
 
 #: Where each claim lives: (implemented in, tested in, figure).
@@ -465,4 +591,5 @@ PLACES: dict[str, tuple[str, str, str]] = {
     "dec-03": ("bn.batch_norm_forward; SymPy (claims.decoupling)", "tests/test_bn.py", "-"),
     "dec-04": ("bn.batch_norm_backward (Arora Lemma 2.4)", "tests/test_bn.py", "-"),
     "dec-05": ("nets.karakida2019.fisher_lambda_max", "tests/nets/test_karakida2019.py", "-"),
+    "dec-06": ("nets.mlp.MLP (train-mode BN)", "tests/nets/test_mlp.py", "-"),
 }

@@ -204,6 +204,206 @@ def _check_train_noise(quick: bool, rng: np.random.Generator) -> Measurement:
     )
 
 
+# --------------------------------------------------------------------------- inf-07
+#: Batch sizes of inf-07: a typical one and an atypically small one.
+INF07_SIZES = (32, 2)
+#: Weight of the new batch in the running averages (PyTorch's default; the article's 0.9).
+INF07_MOMENTUM = 0.1
+
+
+def _running_mismatch(m: int, seed: int, snapshots: int) -> tuple[float, float]:
+    """Relative RMS error of ``BatchNorm.running_var`` and RMS error of ``running_mean`` (in
+    population standard deviations) against the known Gaussian population, over 64
+    populations (channels) and ``snapshots`` times spaced 50 batches apart after a burn-in of
+    100 batches (the initial values 0 / 1 have decayed by ``0.9^100 < 3e-5``; snapshots
+    50 batches apart are correlated by ``0.9^50 < 1e-2``)."""
+    from bntheory.bn import BatchNorm
+
+    c = 64
+    mu, sig = np.linspace(-2.0, 2.0, c), np.geomspace(0.2, 3.0, c)
+    g = np.random.default_rng(seed)
+    layer = BatchNorm(c, momentum=INF07_MOMENTUM)
+    rel_var, err_mean = [], []
+    for t in range(100 + 50 * snapshots):
+        layer.forward(g.normal(size=(m, c)) * sig + mu, training=True)
+        if t >= 100 and (t - 100) % 50 == 49:
+            rel_var.append(layer.running_var / sig**2 - 1.0)
+            err_mean.append((layer.running_mean - mu) / sig)
+    return (
+        float(np.sqrt(np.mean(np.square(rel_var)))),
+        float(np.sqrt(np.mean(np.square(err_mean)))),
+    )
+
+
+def _check_running_mismatch(quick: bool, rng: np.random.Generator) -> Measurement:
+    """Mismatch of the running averages (momentum 0.1, m/(m-1) correction) with the
+    population statistics at a typical and an atypically small batch size, over seeds."""
+    from bntheory.claims.core import measurement_seeds
+    from bntheory.claims.stats import log_ratio_ci, mean_ci
+
+    snapshots = 2 if quick else 8
+    rows = {m: [] for m in INF07_SIZES}
+    for s in measurement_seeds("inf-07", quick, rng, n=N_SEEDS_MC):
+        for m in INF07_SIZES:
+            rows[m].append(_running_mismatch(m, s, snapshots))
+    vals, ivs = {}, {}
+    for m in INF07_SIZES:
+        for k, name in enumerate((f"rel_rms_var_m{m}", f"rms_mean_m{m}")):
+            v, i = mean_ci(name, [r[k] for r in rows[m]])
+            vals |= v
+            ivs |= i
+    v, i = log_ratio_ci(
+        "var_ratio_small_typical", [r[0] for r in rows[2]], [r[0] for r in rows[32]]
+    )
+    vals |= v
+    ivs |= i
+    w = INF07_MOMENTUM
+    for m in INF07_SIZES:  # stationary EMA of unbiased s^2: Var = w/(2-w) * 2/(m-1) sigma^4
+        vals[f"predicted_rel_rms_var_m{m}"] = float(np.sqrt(w / (2 - w) * 2 / (m - 1)))
+    return Measurement(
+        f"running averages (momentum {w:g}) vs the population: relative RMS error of the "
+        f"variance {vals['rel_rms_var_m32']:.4f} at m = 32, {vals['rel_rms_var_m2']:.4f} at "
+        f"m = 2 (ratio {vals['var_ratio_small_typical']:.2f}); RMS error of the mean "
+        f"{vals['rms_mean_m32']:.4f} / {vals['rms_mean_m2']:.4f} population sd",
+        vals | {"momentum": w, "snapshots": float(snapshots)},
+        ivs,
+        note="the m/(m-1) correction makes each batch's variance unbiased at every m; what "
+        "grows at small m is the variance of the running estimate, sqrt(w/(2-w) 2/(m-1)) "
+        "relative for Gaussian data",
+    )
+
+
+# --------------------------------------------------------------------------- inf-08
+#: Features per sample and batch size of inf-08.
+INF08_FEATURES, INF08_BATCH = 16, 8
+
+
+def _layer_norm(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
+    """Layer normalization (Ba, Kiros & Hinton 2016, Eq. 4): mean and variance of each
+    sample over its features, ``y = gamma (x - mu_i)/sqrt(sigma_i^2 + eps) + beta``.
+    Written here independently of :mod:`bntheory.bn`."""
+    x = np.asarray(x, dtype=np.float64)
+    mu = x.mean(axis=1, keepdims=True)
+    var = np.mean((x - mu) ** 2, axis=1, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def _check_layer_norm(quick: bool, rng: np.random.Generator) -> Measurement:
+    """A fixed sample's LN and train-mode BN outputs while its batch companions are
+    resampled (from populations of random location and scale), over seeds.
+
+    Round-off bound of the LN change (Higham 2002, Sec. 3.1, first order): each evaluation
+    of a row's mean, variance and ``x_hat`` carries an absolute error of at most
+    ``(H + 5) u (1 + |x_hat|)`` per entry, so two evaluations of the same row differ by at
+    most twice that; the quantity decided is the change divided by this bound."""
+    from bntheory.bn import batch_norm_forward
+    from bntheory.claims.core import measurement_seeds
+    from bntheory.claims.stats import mean_ci
+
+    H, m = INF08_FEATURES, INF08_BATCH
+    draws = 100 if quick else 400
+    u = float(np.finfo(np.float64).eps) / 2
+    ln_over_bound, bn_change, row_mean, row_var = [], [], [], []
+    for s in measurement_seeds("inf-08", quick, rng, n=N_SEEDS_MC):
+        g = np.random.default_rng(s)
+        x0 = g.normal(size=H) * 1.5 + 0.5
+        ln_ref = bn_ref = None
+        ln_dev = bn_dev = 0.0
+        for _ in range(draws):
+            comp = g.normal(size=(m - 1, H)) * g.uniform(0.5, 3.0) + g.normal() * 2.0
+            batch = np.vstack([x0, comp])
+            y_ln = _layer_norm(batch, 1.0, 0.0)
+            y_bn, _ = batch_norm_forward(batch, np.ones(H), np.zeros(H))
+            if ln_ref is None:
+                ln_ref, bn_ref = y_ln[0], y_bn[0]
+                bound = 2 * (H + 5) * u * float(np.max(1.0 + np.abs(y_ln[0])))
+            ln_dev = max(ln_dev, float(np.max(np.abs(y_ln[0] - ln_ref))))
+            bn_dev = max(bn_dev, float(np.max(np.abs(y_bn[0] - bn_ref))))
+            var_rows = np.var(batch, axis=1)
+            row_mean.append(float(np.max(np.abs(y_ln.mean(axis=1)))))
+            row_var.append(float(np.max(np.abs(y_ln.var(axis=1) - var_rows / (var_rows + 1e-5)))))
+        ln_over_bound.append(ln_dev / bound)
+        bn_change.append(bn_dev)
+    v, i = mean_ci("bn_max_change", bn_change)
+    vals = v | {
+        "ln_max_change_over_roundoff_bound": max(ln_over_bound),
+        "ln_max_row_mean": max(row_mean),
+        "ln_max_row_var_err": max(row_var),
+        "features": float(H),
+        "batch": float(m),
+        "draws": float(draws),
+    }
+    return Measurement(
+        f"one sample's output over {draws} resampled sets of {m - 1} companions: LN change "
+        f"{vals['ln_max_change_over_roundoff_bound']:.2g} x its round-off bound; train-mode BN "
+        f"change {vals['bn_max_change']:.3f}; LN rows: |mean| <= {vals['ln_max_row_mean']:.0e},"
+        f" variance error <= {vals['ln_max_row_var_err']:.0e}",
+        vals,
+        i,
+    )
+
+
+# --------------------------------------------------------------------------- inf-09
+def _alg1_forward(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
+    """Ioffe & Szegedy (2015), Algorithm 1 written out (biased batch variance), for any
+    batch size including m = 1, which :func:`bntheory.bn.batch_norm_forward` (like PyTorch)
+    refuses."""
+    x = np.asarray(x, dtype=np.float64)
+    mu = x.sum(axis=0) / x.shape[0]
+    var = np.sum((x - mu) ** 2, axis=0) / x.shape[0]
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def _check_tiny_batches(quick: bool, rng: np.random.Generator) -> Measurement:
+    """Train-mode BN on batches of one and of two samples: what of the input survives."""
+    from bntheory.bn import batch_norm_forward
+    from bntheory.claims.stats import proportion_ci
+
+    n = 2000 if quick else 20000
+    c, eps = 8, 1e-5
+    # n independent inputs side by side: channel k of input r is column r * c + k
+    gamma = np.tile(rng.uniform(0.5, 2.0, size=c), n)
+    beta = np.tile(rng.normal(size=c), n)
+    scales = np.repeat(10.0 ** rng.uniform(-1.0, 1.0, size=n), c)
+    x1 = (rng.normal(size=(1, n * c)) * 3.0 + np.tile(rng.normal(size=c), n)) * scales
+    m1_dev = float(np.max(np.abs(_alg1_forward(x1, gamma, beta, eps) - beta)))
+    try:
+        batch_norm_forward(x1[:, :c], gamma[:c], beta[:c], eps)
+        refuses = False
+    except ValueError:
+        refuses = True
+    x2u = rng.normal(size=(2, n * c))  # unit-scale pairs
+    x2 = x2u * scales
+    y, _ = batch_norm_forward(x2, gamma, beta, eps)
+    var = (x2[0] - x2[1]) ** 2 / 4
+    pred = gamma * np.sign(x2[0] - x2[1]) / np.sqrt(1.0 + eps / var)
+    # first-order round-off bound of |y - beta - pred| / gamma (Higham 2002, Sec. 3.1): x - mu_B
+    # carries 2 u max|x|, magnified by 1/sqrt(var + eps); var, the square root and the
+    # products a few u of |x_hat| <= 1; forming y - beta loses u max(|y|, |beta|)
+    u = float(np.finfo(np.float64).eps) / 2
+    xmax = np.maximum(np.abs(x2[0]), np.abs(x2[1]))
+    bound = 8 * u * (1.0 + (np.abs(beta) + np.abs(y[0])) / gamma + xmax / np.sqrt(var + eps))
+    closed_err = float(np.max(np.abs(y[0] - beta - pred) / gamma / bound))
+    yu, _ = batch_norm_forward(x2u[:, ::c], gamma[::c], beta[::c], eps)  # one channel per pair
+    pm_gamma = int(np.sum(np.abs(yu[0] - beta[::c]) >= (1 - 1e-3) * gamma[::c]))
+
+    v, i = proportion_ci("m2_fraction_pm_gamma", pm_gamma, n)
+    vals = v | {
+        "m1_max_abs_y_minus_beta": m1_dev,
+        "m2_closed_form_err_over_bound": closed_err,
+        "library_refuses_m1": refuses,
+        "inputs": float(n),
+    }
+    return Measurement(
+        f"{n} inputs (scales 0.1-10): m = 1: max |y - beta| = {m1_dev:.0e}; m = 2: "
+        f"|y - beta| = gamma/sqrt(1 + eps/sigma_B^2) to {closed_err:.2g} x round-off, within 0.1 % of "
+        f"+-gamma for {vals['m2_fraction_pm_gamma']:.3f} of unit-scale pairs; library "
+        f"refuses m = 1: {refuses}",
+        vals,
+        i,
+    )
+
+
 CLAIMS = [
     Claim(
         "inf-01",
@@ -398,6 +598,132 @@ CLAIMS = [
             "That this noise regularizes is not measured here."
         ),
     ),
+    Claim(
+        "inf-07",
+        "inference",
+        "relying on the precomputed running averages ... though this can introduce minor "
+        "mismatches if training batches were atypically sized",
+        "Ioffe & Szegedy (2015), Alg. 2 and Sec. 3.1 (moving averages); Wu & He (2018)",
+        "numerical",
+        "minor mismatches at atypical batch sizes",
+        _check_running_mismatch,
+        literal=Reading(
+            "the running averages (momentum 0.1, m/(m-1) correction) match the population "
+            "mean and variance to a minor error (at most 10 % relative RMS, the mean in "
+            "population sd) at a typical batch size m = 32, and the mismatch is larger but "
+            "still minor at an atypically small m = 2 (at least twice that at m = 32)",
+            (
+                P("rel_rms_var_m32", "<=", 0.10),
+                P("rms_mean_m32", "<=", 0.10),
+                P("rel_rms_var_m2", "<=", 0.10),
+                P("rms_mean_m2", "<=", 0.10),
+                P("var_ratio_small_typical", ">=", 2.0),
+            ),
+            "the article gives no number: 'minor' is read as at most a tenth of the quantity "
+            "(one order of magnitude below it; a 10 % variance error rescales normalized "
+            "outputs by about 5 %); 'larger' as at least a factor 2; 95 % t-intervals over "
+            "5 seeds, each an RMS over 64 populations and 2 (quick) or 8 (full) snapshots "
+            "50 batches apart (standard error of an RMS from n samples about 1/sqrt(2n))",
+        ),
+        corrected=Reading(
+            "at a typical batch size the mismatch is minor, but with small batches the "
+            "running estimates are inaccurate: the variance mismatch at m = 2 is not minor "
+            "(above 10 %) and at least twice that at m = 32",
+            (
+                P("rel_rms_var_m32", "<=", 0.10),
+                P("rms_mean_m32", "<=", 0.10),
+                P("rel_rms_var_m2", ">=", 0.10),
+                P("var_ratio_small_typical", ">=", 2.0),
+            ),
+            "same thresholds as the literal reading: 'minor' is at most 10 %, 'larger' a "
+            "factor 2; 95 % t-intervals over 5 seeds",
+            source="Wu & He (2018), Group Normalization, abstract: BN's error increases "
+            "rapidly as the batch size becomes smaller, caused by inaccurate batch statistics "
+            "estimation; Ioffe (2017), Batch Renormalization, abstract",
+        ),
+        explain=(
+            "With PyTorch's default momentum ({momentum:g} on the new batch) the running "
+            "variance of a Gaussian population is off by {rel_rms_var_m32:.3f} (relative RMS) "
+            "at batch size 32 and by {rel_rms_var_m2:.3f} at batch size 2, a factor "
+            "{var_ratio_small_typical:.1f}; the running mean by {rms_mean_m32:.3f} and "
+            "{rms_mean_m2:.3f} population standard deviations. The m/(m-1) correction keeps "
+            "the estimate unbiased at every batch size; what grows is its noise, as "
+            "sqrt(w/(2-w) 2/(m-1)) ({predicted_rel_rms_var_m32:.3f} and "
+            "{predicted_rel_rms_var_m2:.3f} predicted). The mismatch is minor at a typical "
+            "batch size, not at a batch size of 2. Only i.i.d. Gaussian data are measured, "
+            "not a trained network."
+        ),
+    ),
+    Claim(
+        "inf-08",
+        "inference",
+        "batch-independent normalization techniques like layer normalization, which "
+        "normalizes across features within each individual sample rather than across a batch",
+        "Ba, Kiros & Hinton (2016), Eq. 4",
+        "numerical",
+        "LN output independent of the batch",
+        _check_layer_norm,
+        literal=Reading(
+            "layer normalization normalizes each sample over its features (every output row "
+            "has mean 0 and variance sigma_i^2/(sigma_i^2 + eps) to round-off) and a sample's "
+            "output does not change when its batch companions are resampled (to within its "
+            "round-off bound), whereas train-mode BN's does (by at least a tenth)",
+            (
+                P("ln_max_row_mean", "<=", ROUNDOFF),
+                P("ln_max_row_var_err", "<=", ROUNDOFF),
+                P("ln_max_change_over_roundoff_bound", "<=", 1.0),
+                P("bn_max_change", ">=", 0.1),
+            ),
+            "row mean and variance of O(1) values over 16 features: errors of a few hundred "
+            "ulp at most (ROUNDOFF); the LN change is divided by its first-order round-off "
+            "bound 2 (H + 5) u max(1 + |x_hat|) (see the check), so 1 is the most round-off "
+            "can give; BN's dependence on the batch counts as present above a tenth of the "
+            "unit output scale; 95 % t-interval over 5 seeds",
+        ),
+        explain=(
+            "Layer normalization, written from Ba et al.'s Eq. 4, gives every sample zero mean "
+            "(to {ln_max_row_mean:.0e}) and the expected variance over its features (to "
+            "{ln_max_row_var_err:.0e}); over {draws:.0f} resampled sets of batch companions a "
+            "fixed sample's LN output changes by {ln_max_change_over_roundoff_bound:.2g} times "
+            "its round-off bound, while its train-mode BN output changes by up to "
+            "{bn_max_change:.2f} (largest change per seed, mean over seeds)."
+        ),
+    ),
+    Claim(
+        "inf-09",
+        "inference",
+        "processing small or single-sample inputs ... where computing fresh mini-batch "
+        "statistics is infeasible or unreliable due to high variance in small samples",
+        "Ioffe & Szegedy (2015), Alg. 1",
+        "numerical",
+        "batch statistics infeasible for single samples",
+        _check_tiny_batches,
+        literal=Reading(
+            "with fresh batch statistics nothing of a single sample survives (m = 1: y = beta "
+            "whatever the input), and a batch of two keeps only which input is larger (m = 2: "
+            "y = beta +- gamma/sqrt(1 + eps/sigma_B^2), within 0.1 % of beta +- gamma for most "
+            "unit-scale inputs)",
+            (
+                P("m1_max_abs_y_minus_beta", "<=", ROUNDOFF),
+                P("m2_closed_form_err_over_bound", "<=", 1.0),
+                P("m2_fraction_pm_gamma", ">=", 0.5),
+            ),
+            "x - mu_B is exactly 0 at m = 1 (ROUNDOFF is a formality); at m = 2 the closed "
+            "form and the layer are compared with the first-order round-off bound "
+            "8 u (1 + (|beta| + |y|)/gamma + max|x|/sqrt(sigma_B^2 + eps)) (see the check), so "
+            "1 is the most round-off can give; "
+            "'most' is a majority (Clopper-Pearson interval)",
+        ),
+        explain=(
+            "Train-mode BN of a single sample returns beta whatever the input (largest "
+            "deviation {m1_max_abs_y_minus_beta:.0e} over {inputs:.0f} inputs; that the "
+            "library refuses such a batch is {library_refuses_m1}). With two samples each output is beta +- "
+            "gamma/sqrt(1 + eps/sigma_B^2) (the layer meets this closed form to "
+            "{m2_closed_form_err_over_bound:.2g} times its round-off bound), and "
+            "for a fraction {m2_fraction_pm_gamma:.3f} of unit-scale pairs it is within a "
+            "thousandth of beta +- gamma: only the order of the two inputs survives."
+        ),
+    ),
 ]
 
 #: Where each claim lives: (implemented in, tested in, figure).
@@ -412,4 +738,15 @@ PLACES: dict[str, tuple[str, str, str]] = {
     "inf-04": ("claims.inference (source facts)", "-", "-"),
     "inf-05": ("bn.BatchNorm (eval mode)", "tests/test_bn.py", "-"),
     "inf-06": ("bn.batch_norm_forward, bn.batch_norm_inference", "tests/test_bn.py", "-"),
+    "inf-07": ("bn.BatchNorm (running averages)", "tests/test_bn.py", "-"),
+    "inf-08": (
+        "claims.inference._layer_norm; bn.batch_norm_forward",
+        "tests/claims/test_inference.py",
+        "-",
+    ),
+    "inf-09": (
+        "claims.inference._alg1_forward; bn.batch_norm_forward",
+        "tests/claims/test_inference.py",
+        "-",
+    ),
 }

@@ -43,7 +43,12 @@ def _load() -> tuple[Claim, ...]:
     if dup:
         raise RuntimeError(f"duplicate claim ids: {sorted(dup)}")
     order = {s: k for k, s in enumerate(SECTIONS)}
-    return tuple(sorted(claims, key=lambda c: order[c.section]))
+
+    def key(c: Claim):
+        prefix, _, num = c.id.rpartition("-")
+        return (order[c.section], prefix, int(num) if num.isdigit() else 0)
+
+    return tuple(sorted(claims, key=key))
 
 
 def all_claims() -> list[Claim]:

@@ -48,12 +48,25 @@ def _output_bn_missing(mp):
     mp.setattr(karakida2019, "_project", lambda K, a, norm, eps: K)
 
 
+def _bn_net_without_bn(mp):
+    """The 'BN' network of dec-06 built with bn="none" (labelled BN)."""
+    from bntheory.nets import mlp
+
+    real = mlp.MLP
+
+    def fake(sizes, activation="relu", *, bn=True, **kw):
+        return real(sizes, activation, bn="none", **kw)
+
+    mp.setattr(mlp, "MLP", fake)
+
+
 MUTATIONS = {
     "dec-01": _bn_per_sample_norm,
     "dec-02": _bn_centre_only,
     "dec-03": _bn_centre_only,
     "dec-04": _bn_backward_without_projection,
     "dec-05": _output_bn_missing,
+    "dec-06": _bn_net_without_bn,
 }
 
 

@@ -19,7 +19,16 @@ def _single_model(mp):
     mp.setattr(headline, "TOP5_RESULT", SourceFact("mutated", f))
 
 
-MUTATIONS = {"head-01": _steps_bn_x5_slower, "head-02": _single_model}
+def _baseline_no_better(mp):
+    f = dict(headline.INCEPTION_VARIANTS.values, max_acc_bn_baseline=72.2)
+    mp.setattr(headline, "INCEPTION_VARIANTS", SourceFact("mutated", f))
+
+
+MUTATIONS = {
+    "head-01": _steps_bn_x5_slower,
+    "head-02": _single_model,
+    "head-09": _baseline_no_better,
+}
 
 
 @pytest.mark.parametrize("claim_id", mutation_params(MUTATIONS))

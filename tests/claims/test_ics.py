@@ -121,9 +121,10 @@ MUTATIONS = {
     "ics-07": _separation_swapped,
     "ics-08": _lr_swapped,
     "ics-09": _everything_saturated_without_bn,
+    "ics-10": _ics_bn_tiny_step,
 }
 
-SLOW = {"ics-03"}
+SLOW = {"ics-03", "ics-10"}
 
 
 @pytest.mark.parametrize("claim_id", mutation_params(MUTATIONS, slow=SLOW))

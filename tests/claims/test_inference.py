@@ -64,6 +64,47 @@ def _train_with_fixed_stats(mp):
     mp.setattr(bn, "batch_norm_forward", broken)
 
 
+class _MomentumOnOld(bn.BatchNorm):
+    """The article's (Keras) momentum plugged into PyTorch's convention: 0.9 on the NEW batch."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__(num_features, eps=eps, momentum=1.0 - momentum)
+
+
+def _momentum_on_new_batch(mp):
+    mp.setattr(bn, "BatchNorm", _MomentumOnOld)
+
+
+def _ln_over_batch_axis(mp):
+    """An 'LN' that normalizes each feature over the batch (i.e. BN labelled LN)."""
+
+    def broken(x, gamma, beta, eps=1e-5):
+        x = np.asarray(x, float)
+        mu = x.mean(axis=0, keepdims=True)
+        return gamma * (x - mu) / np.sqrt(x.var(axis=0, keepdims=True) + eps) + beta
+
+    mp.setattr(inference, "_layer_norm", broken)
+
+
+def _unbiased_batch_variance(x, gamma, beta, eps=1e-5):
+    x = np.asarray(x, float)
+    m = x.shape[0]
+    with np.errstate(all="ignore"):
+        mu = x.sum(axis=0) / m
+        var = np.sum((x - mu) ** 2, axis=0) / (m - 1)
+        return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def _bn_unbiased_variance(mp):
+    """Train-mode BN normalizing with the unbiased 1/(m-1) variance (NaN at m = 1)."""
+    mp.setattr(inference, "_alg1_forward", _unbiased_batch_variance)
+    mp.setattr(
+        bn,
+        "batch_norm_forward",
+        lambda x, gamma, beta, eps=1e-5: (_unbiased_batch_variance(x, gamma, beta, eps), None),
+    )
+
+
 MUTATIONS = {
     "inf-01": _no_bessel_factor,
     "inf-02": _no_bessel_factor,
@@ -71,6 +112,9 @@ MUTATIONS = {
     "inf-04": _alg2_running_averages,
     "inf-05": _eval_uses_batch_stats,
     "inf-06": _train_with_fixed_stats,
+    "inf-07": _momentum_on_new_batch,
+    "inf-08": _ln_over_batch_axis,
+    "inf-09": _bn_unbiased_variance,
 }
 
 

@@ -32,15 +32,15 @@ def _claim(cid: str, section: str, check, quote: str = "q") -> Claim:
 #: Claims per section of the reference article, counted by hand from the article (a claim
 #: added or removed must update this table, so the ledger cannot shrink silently).
 EXPECTED_PER_SECTION = {
-    "headline": 8,
-    "internal-covariate-shift": 9,
+    "headline": 9,
+    "internal-covariate-shift": 10,
     "forward-pass": 6,
     "backpropagation": 5,
-    "inference": 6,
+    "inference": 9,
     "loss-landscape": 8,
     "covariate-shift-quantification": 8,
     "gradient-flow": 7,
-    "parameter-decoupling": 5,
+    "parameter-decoupling": 6,
     "least-squares": 9,
     "halfspace": 8,
 }
