@@ -42,8 +42,8 @@ def test_typed_number_detector_can_fail():
     assert not _TYPED.search("see Sec. 4.2 and Alg. 1")
 
 
-@pytest.mark.skipif(not LEDGER.exists(), reason="no committed ledger JSON")
 def test_notes_are_the_rendering_of_the_committed_ledger():
+    assert LEDGER.exists(), f"{DEFAULT_LEDGER} (the full ledger the notes render) is missing"
     report = json.loads(LEDGER.read_text(encoding="utf-8"))
     assert NOTES.read_text(encoding="utf-8") == render_notes(report, ledger=DEFAULT_LEDGER), (
         "paper_notes.md is stale: run `python -m bntheory.claims.notes`"
