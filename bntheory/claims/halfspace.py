@@ -841,6 +841,10 @@ CLAIMS = [
             "are {speedup_tuned_k10:.2f} (tuned) and {speedup_textbook_k10:.2f} (textbook). "
             "Iterations only: each GDNP iteration also runs a bisection on the length."
         ),
+        stability_note=(
+            "full mode, master seeds 0-4: holds on four, inconclusive on one (the "
+            "instance-to-instance spread of the speedup puts one seed's interval across 1)"
+        ),
         quick_note=(
             "quick runs 3 instances per kappa (full: 20); the speedup varies by a factor of "
             "about 1.6 (one sd) between instances, so the quick 95 % interval at kappa = 100 "

@@ -43,7 +43,7 @@ def _assert_same(per_seed: dict[int, dict[str, str]]):
 
 def test_declared_instability_is_rare():
     declared = [c.id for c in all_claims() if c.stability_note]
-    assert len(declared) <= 2, declared
+    assert len(declared) <= 4, declared
 
 
 def test_fast_claims_stable_across_seeds():
