@@ -258,7 +258,7 @@ def test_verify_into_a_closed_pipe_exits_quietly():
     import sys
 
     proc = subprocess.run(
-        f"{sys.executable} -m bntheory verify --only headline --jobs 1 | head -c 10",
+        f"{sys.executable} -m bntheory verify --quick --only head-01 --jobs 1 | head -c 10",
         shell=True,
         capture_output=True,
         text=True,
