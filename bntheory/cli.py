@@ -250,6 +250,7 @@ def _cmd_verify(args) -> int:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     json_path = _writable_file(args.json, "--json") if args.json else None
     md_path = _writable_file(args.markdown, "--markdown") if args.markdown else None
+    html_path = _writable_file(args.html, "--html") if args.html else None
     try:
         claims = select(all_claims(), args.only)
     except ValueError as exc:
@@ -289,6 +290,13 @@ def _cmd_verify(args) -> int:
         )
     if md_path is not None:
         atomic_write_text(md_path, to_markdown(results, seed=args.seed, quick=args.quick))
+    if html_path is not None:
+        from bntheory.claims.html import to_html
+
+        figs = Path(__file__).resolve().parent.parent / "figures"
+        atomic_write_text(
+            html_path, to_html(results, seed=args.seed, quick=args.quick, figures=figs)
+        )
     errored = [r for r in results if r.status == "error"]
     for r in errored:
         print(f"bntheory: check {r.claim.id} errored: {r.error}", file=sys.stderr)
@@ -467,6 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--json", metavar="PATH", help="write the JSON report here")
     v.add_argument("--markdown", metavar="PATH", help="write the Markdown report here")
+    v.add_argument(
+        "--html", metavar="PATH", help="write a self-contained HTML report (figures embedded)"
+    )
     v.add_argument(
         "--jobs",
         type=int,

@@ -310,3 +310,46 @@ def test_sigterm_ends_verify_and_its_workers():
         except (ProcessLookupError, FileNotFoundError):
             pass
     assert not alive, f"orphaned workers: {alive}"
+
+
+def test_verify_html_report_is_self_contained(tmp_path):
+    from html.parser import HTMLParser
+
+    from bntheory.cli import main
+
+    out = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "verify",
+                "--quick",
+                "--only",
+                "head-01,head-02,ls-04",
+                "--jobs",
+                "1",
+                "--html",
+                str(out),
+            ]
+        )
+        == 0
+    )
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.cards, self.links = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if a.get("class") == "card":
+                self.cards += 1
+            for k in ("src", "href"):
+                if k in a:
+                    self.links.append(a[k])
+
+    c = Collect()
+    c.feed(out.read_text(encoding="utf-8"))
+    assert c.cards == 3
+    assert all(x.startswith(("#", "data:image/png;base64,")) for x in c.links), c.links
+    text = out.read_text(encoding="utf-8")
+    assert "Corrected reading" in text and "bntheory verify --only head-02 --quick" in text
