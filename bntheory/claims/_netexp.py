@@ -17,23 +17,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from bntheory.claims.core import measurement_seeds, shared_result
+from bntheory.claims.core import per_seed  # noqa: F401 - re-exported
+from bntheory.claims.core import subseeds as _subseeds
 
 #: Learning-rate grid of the stability sweep (half-decade spacing).
 LR_GRID = tuple(float(x) for x in np.logspace(-2, 1.5, 8))
-
-
-def per_seed(
-    key: str, fn, quick: bool, rng: np.random.Generator, variant: str = "", n: int | None = None
-) -> list:
-    """``[fn(seed) for seed in measurement_seeds(key, quick, rng, n)]``, each computed once
-    per ledger run (shared across claims and worker processes, ``core.shared_result``);
-    ``variant`` distinguishes settings that share the seeds of ``key`` but not results;
-    ``n`` is the claim's pre-registered number of seeds (default ``core.N_SEEDS``)."""
-    return [
-        shared_result(f"{key}{variant}-{'q' if quick else 'f'}", s, lambda s=s: fn(s))
-        for s in measurement_seeds(key, quick, rng, n)
-    ]
 
 
 #: Seeds of the deep-linear-net ICS runs (ics-03, cs-06), quick and full alike: the
@@ -213,9 +201,7 @@ def ioffe_fig1(seed: int, quick: bool) -> dict:
         out[f"kl_{tag}"] = float(sh.kl_from_first[-1])
         out[f"acc_{tag}"] = float(acc[-1])
         out[f"sat0_{tag}"], out[f"sat_{tag}"] = float(sat[0]), float(sat[1])
-        k = max(1, gn.shape[0] // 10)
-        att = gn[:, 0] / gn[:, -1]
-        out[f"atten_{tag}"] = float(np.mean(att[-k:]) / np.mean(att[:k]))
+        out[f"atten_{tag}"] = _attenuation(gn)
     return out
 
 
@@ -244,37 +230,7 @@ def sigmoid_drift_layers(seed: int) -> dict:
     return out
 
 
-# ----------------------------------------------------------------- Karakida et al.
-def fisher_widths(quick: bool) -> tuple[int, ...]:
-    return (32, 128) if quick else (32, 128, 256)
-
-
-@lru_cache(maxsize=64)
-def fisher(seed: int, quick: bool) -> dict:
-    """Karakida, Akaho & Amari (2019): exact lambda_max of the FIM (Gauss-Newton) of a random
-    ReLU net ``[8, M, M, 1]`` (He init, no bias, fixed gamma = 1, beta = 0) on 32 Gaussian
-    inputs, without BN, with BN in the output layer only, and with BN in the hidden layers
-    (:func:`bntheory.nets.measurements.fisher_spectrum`)."""
-    from bntheory.nets import MLP
-    from bntheory.nets.measurements import fisher_spectrum
-
-    X = np.random.default_rng(seed).normal(size=(32, 8))
-    out = {}
-    for M in fisher_widths(quick):
-        for bn in ("none", "output", "all"):
-            net = MLP(
-                [8, M, M, 1], "relu", bn=bn, bias=False, train_affine=False, sigma_w2=2.0,
-                rng=seed + M,
-            )  # fmt: skip
-            out[f"lmax_{bn}_M{M}"] = fisher_spectrum(net, X).lambda_max
-    return out
-
-
 # ----------------------------------------------------------------- the article's own readings
-def _subseeds(seed: int, n: int) -> list[int]:
-    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(seed).spawn(n)]
-
-
 @lru_cache(maxsize=64)
 def dln_moment_shift(seed: int) -> dict:
     """The reference article's measure (L2 change of the mean and std of layer inputs
@@ -308,7 +264,7 @@ def spearman_ci(
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         return {name: float("nan"), f"{name}_n": float(x.size)}, {}
     rho = float(stats.spearmanr(x, y)[0])
-    z, half = np.arctanh(np.clip(rho, -0.999999, 0.999999)), 0.0
+    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
     half = float(stats.norm.ppf(0.5 + level / 2)) * np.sqrt(1.06 / (x.size - 3))
     return {name: rho, f"{name}_n": float(x.size)}, {
         name: (float(np.tanh(z - half)), float(np.tanh(z + half)))

@@ -69,7 +69,10 @@ __all__ = [
     "Verdict",
     "decide",
     "measurement_seeds",
+    "one_blas_thread",
+    "per_seed",
     "shared_result",
+    "subseeds",
     "untestable_check",
 ]
 
@@ -566,7 +569,43 @@ def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:
             continue
         os.close(fd)
         out = fn()
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(out), encoding="utf-8")
-        os.replace(tmp, path)
+        from bntheory._io import atomic_write_text
+
+        atomic_write_text(path, json.dumps(out))
         return out
+
+
+def per_seed(
+    key: str, fn, quick: bool, rng: np.random.Generator, variant: str = "", n: int | None = None
+) -> list:
+    """``[fn(seed) for seed in measurement_seeds(key, quick, rng, n)]``, each computed once
+    per ledger run (shared across claims and worker processes, ``shared_result``);
+    ``variant`` distinguishes settings that share the seeds of ``key`` but not results;
+    ``n`` is the claim's pre-registered number of seeds (default ``core.N_SEEDS``)."""
+    return [
+        shared_result(f"{key}{variant}-{'q' if quick else 'f'}", s, lambda s=s: fn(s))
+        for s in measurement_seeds(key, quick, rng, n)
+    ]
+
+
+def subseeds(seed: int, n: int) -> list[int]:
+    """``n`` independent integer seeds spawned from ``seed`` (``SeedSequence.spawn``)."""
+    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(int(seed)).spawn(n)]
+
+
+def one_blas_thread():
+    """Context manager: one BLAS (and OpenMP) thread while it is active.
+
+    The checks' matrices are small, and several checks run in parallel worker processes;
+    multithreaded BLAS on small matrices is several times slower on a shared machine.
+    SciPy's BLAS is loaded first so that the limit covers it too. A no-op without
+    ``threadpoolctl`` (which ships with scikit-learn and the test extra).
+    """
+    from contextlib import nullcontext
+
+    try:
+        import scipy.linalg  # noqa: F401 - load SciPy's BLAS before limiting it
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return nullcontext()
+    return threadpool_limits(limits=1)

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from bntheory.claims.core import Claim, Measurement, P, Reading, measurement_seeds
+from bntheory.claims.core import (
+    Claim,
+    Measurement,
+    P,
+    Reading,
+    measurement_seeds,
+    one_blas_thread,
+)
 
 #: Unit round-off of float64.
 U64 = float(np.finfo(np.float64).eps) / 2
@@ -220,23 +227,12 @@ def fisher_exponents(seed: int) -> dict:
     of the Fisher information against ``log M`` over :data:`FISHER_WIDTHS`, for the output
     unit without normalization, with mean subtraction, and with BN (fixed gamma = 1), at a
     fixed sample number ``T =`` :data:`FISHER_T_FIXED` and at ``T = M``."""
-    from contextlib import nullcontext
-
-    import scipy.linalg  # noqa: F401 - load its BLAS before the thread limit below
-
     from bntheory.nets import karakida2019 as kk
-
-    try:  # ships with scikit-learn; these small matrices run fastest on one BLAS thread
-        from threadpoolctl import threadpool_limits
-
-        one_thread = threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        one_thread = nullcontext()
 
     g = np.random.default_rng(seed)
     lw = np.log(np.asarray(FISHER_WIDTHS, float))
     lmax: dict[tuple[str, str], list[float]] = {}
-    with one_thread:
+    with one_blas_thread():
         for M in FISHER_WIDTHS:
             Ws = kk.relu_weights([M, M, M, 1], g)
             for tag, T in (("Tfixed", FISHER_T_FIXED), ("TpropM", M)):

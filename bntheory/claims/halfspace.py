@@ -19,6 +19,7 @@ is why their mutation tests double the step.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,6 +46,16 @@ def _problem(seed: int, dim: int, kappa: float, spectrum: str = "geometric"):
     return _with_f_star(GaussianHalfspace.from_moments(ls.u, ls.H))
 
 
+@functools.lru_cache(maxsize=1)
+def _hermite_rule() -> tuple[np.ndarray, np.ndarray]:
+    """200-node Gauss-Hermite (probabilists') rule, weights normalised to 1 (read-only)."""
+    x, wts = np.polynomial.hermite_e.hermegauss(200)
+    wts = wts / wts.sum()
+    x.setflags(write=False)
+    wts.setflags(write=False)
+    return x, wts
+
+
 def _with_f_star(prob):
     """Set the problem's minimum ``f*`` from a 1-D Gauss-Hermite computation (200 nodes).
 
@@ -56,8 +67,7 @@ def _with_f_star(prob):
     """
     import scipy.optimize
 
-    x, wts = np.polynomial.hermite_e.hermegauss(200)
-    wts = wts / wts.sum()
+    x, wts = _hermite_rule()
     root_q = math.sqrt(float(prob.u @ np.linalg.solve(prob.S, prob.u)))
 
     def fg(g: float) -> float:

@@ -19,8 +19,7 @@ from bntheory.claims.core import (
     P,
     Reading,
     SourceFact,
-    measurement_seeds,
-    shared_result,
+    per_seed,
 )
 
 #: Learning rate of the deep-linear-network landscape probes (Santurkar et al. 2018, Fig. 4,
@@ -104,11 +103,9 @@ def _check_thm41(quick: bool, rng: np.random.Generator) -> Measurement:
 def _dln_rows(quick: bool, rng: np.random.Generator, lr: float) -> list[dict]:
     from bntheory.claims._netexp import dln_landscape
 
-    tag = "q" if quick else "f"
-    return [
-        shared_result(f"dln-landscape-lr{lr:g}-{tag}", s, lambda s=s: dln_landscape(s, lr))
-        for s in measurement_seeds("dln-landscape", quick, rng)
-    ]
+    return per_seed(
+        "dln-landscape", lambda s: dln_landscape(s, lr), quick, rng, variant=f"-lr{lr:g}"
+    )
 
 
 def _dln_ratio(quick: bool, rng: np.random.Generator, lr: float, key: str, name: str):

@@ -25,7 +25,8 @@ from bntheory.claims.core import (
     Reading,
     SourceFact,
     measurement_seeds,
-    shared_result,
+    one_blas_thread,
+    per_seed,
     untestable_check,
 )
 
@@ -54,17 +55,6 @@ GD_KAPPAS = (10.0, 30.0, 100.0, 300.0)
 def _gtag(g: float) -> str:
     """Tag of a growth factor usable in a ``str.format`` field name: 1.25 -> g1p25."""
     return "g" + f"{g:g}".replace(".", "p")
-
-
-def _one_thread():
-    from contextlib import nullcontext
-
-    try:  # ships with scikit-learn; these tiny matrix-vector products run fastest on one thread
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        return nullcontext()
 
 
 def _iters_to_target(problem, solver, x0, cap: float) -> float:
@@ -121,7 +111,7 @@ def _race_growth(seed: int) -> dict:
 
     g = np.random.default_rng(seed)
     out = {}
-    with _one_thread():
+    with one_blas_thread():
         for gr in GROWTHS:
             ls = LeastSquares.heterogeneous_features(SCALE_DIM, growth=gr, rng=g)
             w0 = g.normal(size=ls.dim)
@@ -144,7 +134,7 @@ def _race_rotated(seed: int) -> dict:
 
     g = np.random.default_rng(seed)
     out = {}
-    with _one_thread():
+    with one_blas_thread():
         for k in ROTATED_KAPPAS:
             ls = LeastSquares.ill_conditioned(ROTATED_DIM, k, "geometric", rng=g)
             w0 = g.normal(size=ls.dim)
@@ -163,11 +153,7 @@ RACE_SEEDS = {True: 5, False: 10}
 def _rows(kind: str, fn, quick: bool, rng: np.random.Generator) -> list[dict]:
     """``fn(seed)`` over the pre-registered seeds of ``kind``, computed once per ledger run
     (shared by the claims that use the same race)."""
-    n = RACE_SEEDS[bool(quick)]
-    return [
-        shared_result(f"ls-{kind}-{'q' if quick else 'f'}", s, lambda s=s: fn(s))
-        for s in measurement_seeds(f"ls-{kind}", quick, rng, n=n)
-    ]
+    return per_seed(f"ls-{kind}", fn, quick, rng, n=RACE_SEEDS[bool(quick)])
 
 
 def _speedups(rows: list[dict], tags: list[str]) -> tuple[dict, dict]:
@@ -199,7 +185,7 @@ def _gd_kappa(seed: int) -> dict:
 
     g = np.random.default_rng(seed)
     out = {}
-    with _one_thread():
+    with one_blas_thread():
         for k in GD_KAPPAS:
             ls = LeastSquares.ill_conditioned(10, k, "geometric", rng=g)
             w0 = g.normal(size=ls.dim)
@@ -290,7 +276,7 @@ def _bngd_rate_one(seed: int) -> dict:
             floor.append(1e-26 * max(d.extra["direction_gap"], 1.0))
         return d.extra["direction_gap"] <= floor[0]
 
-    with _one_thread():
+    with one_blas_thread():
         res = solve(
             ls, BNGD(lr_w=BNGD_RATE_LR), (1.0, w0), max_steps=BNGD_RATE_STEPS, tol=0.0,
             callback=at_floor,
@@ -395,7 +381,7 @@ def _check_arbitrary_lr(quick: bool, rng: np.random.Generator) -> Measurement:
     steps = 1500
     lrs = [1e-2, 1e-1, 1.0, 10.0, 1e2, 1e3, 1e4]
     vals, ok = {}, 0
-    with _one_thread():
+    with one_blas_thread():
         for lr in lrs:
             r = solve(ls, BNGD(lr_w=lr), (1.0, w0), max_steps=steps, tol=0.0)
             ratio = float(r.gaps[-1] / r.gaps[0])
@@ -420,7 +406,7 @@ def _check_arbitrary_lr(quick: bool, rng: np.random.Generator) -> Measurement:
 # --------------------------------------------------------------------------- ls-07, ls-08
 def _check_scales(quick: bool, rng: np.random.Generator) -> Measurement:
     rows = _rows("race-growth", _race_growth, quick, rng)
-    tags = [_gtag(g) for g in GROWTHS]
+    tags = _G_TAGS
     vals, ivs = _speedups(rows, tags)
     for t in tags:
         vals[f"kappa_{t}"] = float(np.median([r[f"kappa_{t}"] for r in rows]))
@@ -443,27 +429,32 @@ def _check_scales(quick: bool, rng: np.random.Generator) -> Measurement:
     )
 
 
+def _pooled_speedups(rows: list[dict], tags, vals: dict, ivs: dict) -> None:
+    """Add ``speedup_tuned`` / ``speedup_textbook`` to ``vals``/``ivs``: per seed the mean over
+    ``tags`` of log(GD iterations / BNGD iterations), then exp of its t-interval over seeds
+    (nan, i.e. inconclusive, when a run never reached the target)."""
+    from bntheory.claims.stats import mean_ci
+
+    for setting in ("tuned", "textbook"):
+        per_seed = [
+            float(np.mean([np.log(r[f"gd_{setting}_{t}"] / r[f"bn_{setting}_{t}"]) for t in tags]))
+            for r in rows
+        ]
+        name = f"speedup_{setting}"
+        if not all(math.isfinite(x) for x in per_seed):
+            vals[name] = float("nan")
+            continue
+        v, i = mean_ci("_log", per_seed)
+        vals[name] = math.exp(v["_log"])
+        ivs[name] = (math.exp(i["_log"][0]), math.exp(i["_log"][1]))
+
+
 def _check_acceleration(quick: bool, rng: np.random.Generator) -> Measurement:
     """The race of ls-07, summarised over kappa: per seed, the mean over the growth factors
     of log(GD iterations / BNGD iterations), then its t-interval over seeds."""
-    from bntheory.claims.stats import mean_ci
-
     rows = _rows("race-growth", _race_growth, quick, rng)
     vals, ivs = _speedups(rows, _G_TAGS)
-    for setting in ("tuned", "textbook"):
-        per_seed = [
-            float(
-                np.mean([np.log(r[f"gd_{setting}_{t}"] / r[f"bn_{setting}_{t}"]) for t in _G_TAGS])
-            )
-            for r in rows
-        ]
-        v, i = mean_ci("_log", per_seed)
-        name = f"speedup_{setting}"
-        if v["_log"] is None or not math.isfinite(v["_log"]):
-            vals[name] = float("nan")
-            continue
-        vals[name] = math.exp(v["_log"])
-        ivs[name] = (math.exp(i["_log"][0]), math.exp(i["_log"][1]))
+    _pooled_speedups(rows, _G_TAGS, vals, ivs)
     for t in _G_TAGS:
         vals[f"kappa_{t}"] = float(np.median([r[f"kappa_{t}"] for r in rows]))
     parts = [
@@ -482,23 +473,10 @@ def _check_acceleration(quick: bool, rng: np.random.Generator) -> Measurement:
 
 def _check_acceleration_generic(quick: bool, rng: np.random.Generator) -> Measurement:
     """The race of ls-08 on generic ill-conditioned problems (ls-09): same statistics."""
-    from bntheory.claims.stats import mean_ci
-
     rows = _rows("race-rotated", _race_rotated, quick, rng)
     tags = [_ktag(k) for k in ROTATED_KAPPAS]
     vals, ivs = _speedups(rows, tags)
-    for setting in ("tuned", "textbook"):
-        per_seed = [
-            float(np.mean([np.log(r[f"gd_{setting}_{t}"] / r[f"bn_{setting}_{t}"]) for t in tags]))
-            for r in rows
-        ]
-        name = f"speedup_{setting}"
-        if not all(math.isfinite(x) for x in per_seed):
-            vals[name] = float("nan")
-            continue
-        v, i = mean_ci("_log", per_seed)
-        vals[name] = math.exp(v["_log"])
-        ivs[name] = (math.exp(i["_log"][0]), math.exp(i["_log"][1]))
+    _pooled_speedups(rows, tags, vals, ivs)
     vals["dim"] = float(ROTATED_DIM)
     for t in tags:
         vals[f"kappa_star_ratio_{t}"] = float(

@@ -34,28 +34,6 @@ __all__ = [
 #: The committed full ledger (seed 0) the notes are generated from.
 DEFAULT_LEDGER = "figures/data/ledger.json"
 
-#: Where each claim lives: (implemented in, tested in, figure). "-" when none. Section
-#: modules may define their own ``PLACES`` dict, which takes precedence.
-_LEGACY_PLACES: dict[str, tuple[str, str, str]] = {
-    "ics-01": ("nets.measurements.ioffe_figure1", "tests/nets/test_measurements.py", "ioffe_fig1"),
-    "ics-02": ("nets.measurements.ioffe_figure1", "tests/nets/test_measurements.py", "ioffe_fig1"),
-    "ics-03": ("nets.measurements.internal_covariate_shift", "tests/nets/test_measurements.py", "-"),
-    "ics-08": ("nets.measurements.bjorck_lr_sweep", "tests/nets/test_measurements.py", "-"),
-    "fwd-01": ("bn.batch_norm_forward", "tests/test_bn.py", "-"),
-    "bwd-01": ("bn.batch_norm_backward, gradcheck.check_gradient", "tests/test_bn.py", "-"),
-    "bwd-02": ("symbolic.verify_backward", "tests/symbolic/test_symbolic_proofs.py", "symbolic_report"),
-    "inf-01": ("bn.BatchNorm; symbolic (running_var_unbiased)", "tests/test_bn.py", "-"),
-    "inf-05": ("bn.BatchNorm.fold", "tests/test_bn.py", "-"),
-    "land-05": ("nets.measurements.santurkar_landscape", "tests/nets/test_measurements.py", "landscape"),
-    "land-06": ("nets.measurements.bjorck_lr_sweep", "tests/nets/test_measurements.py", "-"),
-    "gf-01": ("bounds.yang_relu_rate, nets.MLP", "tests/test_bounds.py, tests/nets/test_yang.py", "yang_rate"),
-    "gf-02": ("nets.MLP.trace", "tests/nets/test_mlp.py", "gradient_depth"),
-    "dec-05": ("nets.measurements.fisher_spectrum", "tests/nets/test_measurements.py", "fisher_width"),
-    "ls-01": ("solvers.GradientDescent, bounds.gd_optimal_iterate_rate", "tests/solvers/test_gd.py", "ols_gd_vs_bngd"),
-    "ls-03": ("solvers.BNGD, bounds.bngd_spectrum, measures.fit_linear_rate", "tests/solvers/test_bngd.py", "kappa_star"),
-    "ls-05": ("solvers.BNGD", "tests/solvers/test_bngd.py", "lr_insensitivity, scaling_law"),
-    "hs-06": ("solvers.GDNP, bounds.kohler_asymptotic_gap_rate", "tests/solvers/test_gdnp.py", "gdnp_halfspace"),
-}  # fmt: skip
 
 _INTRO = """\
 # Paper notes: the reference article, claim by claim
@@ -93,11 +71,11 @@ python -m bntheory.claims.notes                # rewrites this file from that JS
 
 
 def places() -> dict[str, tuple[str, str, str]]:
-    """Claim id -> (implemented in, tested in, figure), from the section modules'
-    ``PLACES`` dicts (falling back to the legacy table)."""
+    """Claim id -> (implemented in, tested in, figure; "-" when none), from the section
+    modules' ``PLACES`` dicts."""
     from bntheory.claims.registry import _MODULES
 
-    out = dict(_LEGACY_PLACES)
+    out: dict[str, tuple[str, str, str]] = {}
     for name in _MODULES:
         mod = importlib.import_module(f"bntheory.claims.{name}")
         out.update(getattr(mod, "PLACES", {}))

@@ -45,7 +45,9 @@ from bntheory.claims.core import (
     Reading,
     Unavailable,
     measurement_seeds,
+    one_blas_thread,
     shared_result,
+    subseeds,
 )
 
 #: Hidden-layer architecture of every run: ``64-128-128-10`` (two hidden ReLU layers).
@@ -98,8 +100,7 @@ def _digits(seed: int):
 
 def _streams(seed: int) -> tuple[int, int, int]:
     """Independent integer seeds of the split, the initial weights and the batch order."""
-    kids = np.random.SeedSequence(int(seed)).spawn(3)
-    return tuple(int(k.generate_state(1)[0]) for k in kids)  # type: ignore[return-value]
+    return tuple(subseeds(seed, 3))  # type: ignore[return-value]
 
 
 def _mode_gap(net, X, y, batch: int, seed: int) -> float:
@@ -116,18 +117,6 @@ def _mode_gap(net, X, y, batch: int, seed: int) -> float:
             out = net.forward(X[idx], training=True)
             hits += int(np.sum(np.argmax(out, axis=1) == y[idx]))
     return hits / n - accuracy(net, X[perm[:n]], y[perm[:n]])
-
-
-def _one_blas_thread():
-    """Limit BLAS to one thread (tiny matrices: threads only contend); a no-op without
-    threadpoolctl (which ships with scikit-learn)."""
-    from contextlib import nullcontext
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return nullcontext()
-    return threadpool_limits(1)
 
 
 def _train_run(
@@ -148,7 +137,7 @@ def _train_run(
         dropout=dropout,
         rng=s_init,
     )
-    with _one_blas_thread(), np.errstate(all="ignore"):
+    with one_blas_thread(), np.errstate(all="ignore"):
         r = train(net, d.X_train, d.Y_train, lr=lr, steps=steps, batch_size=batch, rng=s_order)
         out = {
             "test_acc": accuracy(net, d.X_test, d.Y_test),

@@ -26,6 +26,7 @@ from bntheory.claims.core import (
     Unavailable,
     Verdict,
     decide,
+    one_blas_thread,
 )
 
 __all__ = ["ClaimResult", "claim_rng", "run_claim", "run_claims"]
@@ -69,18 +70,6 @@ class ClaimResult:
         return d
 
 
-def _one_blas_thread():
-    """Checks run on one BLAS thread: their matrices are small, and multithreaded BLAS on
-    small matrices is several times slower on a shared machine (workers run in parallel)."""
-    from contextlib import nullcontext
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl ships with scikit-learn (extra data) and test
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _unavailable_errors() -> tuple[type[Exception], ...]:
     """Exceptions that mean "this claim's data or optional dependency is missing"."""
     from bntheory.nets.data import DataUnavailable
@@ -113,7 +102,7 @@ def run_claim(
     decision = None
     measurement = None
     try:
-        with _one_blas_thread():
+        with one_blas_thread():
             got = claim.check(bool(quick), rng)
         if isinstance(got, Measurement):
             if claim.literal is None:

@@ -29,7 +29,7 @@ def mean_ci(
     """Mean of ``samples`` with its two-sided Student-t interval at ``level``.
 
     Values: ``{name: mean, name_sd: sample sd, name_n: n}``; a non-finite sample makes the
-    mean ``None`` (decides as inconclusive), never a silent drop.
+    mean NaN (stored as ``None``: decides as inconclusive), never a silent drop.
     """
     from scipy.special import stdtrit
 
@@ -63,7 +63,7 @@ def log_ratio_ci(
     if np.any(~(a > 0)) or np.any(~(b > 0)):
         raise ValueError("ratios need positive finite numerator and denominator")
     v, iv = mean_ci("_log", np.log(a / b), level=level)
-    if v["_log"] is None or not math.isfinite(v["_log"]):
+    if not math.isfinite(v["_log"]):
         return {name: float("nan"), f"{name}_n": float(a.size)}, {}
     lo, hi = iv["_log"]
     out = {

@@ -3,15 +3,12 @@ claims (a projection never increases a norm; BN's output moments are fixed by co
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 import bntheory.bn as bn
 import bntheory.nets as nets
 import bntheory.nets.mlp as mlp
-from bntheory.claims import gradflow
 from tests.claims._mutation import assert_flips, mutation_params
 
 _forward = bn.batch_norm_forward
@@ -70,13 +67,6 @@ MUTATIONS = {
 @pytest.mark.parametrize("claim_id", mutation_params(MUTATIONS, slow={"gf-06", "gf-07"}))
 def test_mutation_flips_verdict(claim_id, monkeypatch):
     assert_flips(claim_id, MUTATIONS[claim_id], monkeypatch)
-
-
-def test_explain_templates_type_no_numbers():
-    for c in gradflow.CLAIMS:
-        assert c.explain, c.id
-        assert not re.search(r"\d+\.\d+", c.explain), c.id
-        assert c.id in gradflow.PLACES
 
 
 @pytest.mark.parametrize("eps", [0.0, 1e-3])

@@ -132,13 +132,6 @@ def test_mutation_flips_verdict(claim_id, monkeypatch):
     assert_flips(claim_id, MUTATIONS[claim_id], monkeypatch)
 
 
-def test_readings_and_places_cover_every_claim():
-    ids = {c.id for c in ics.CLAIMS}
-    assert set(ics.PLACES) == ids
-    for c in ics.CLAIMS:
-        assert c.evidence == "none" or (c.literal is not None and c.explain), c.id
-
-
 def test_missing_scikit_learn_is_unavailable(monkeypatch):
     """Without scikit-learn the digits substitutes are not run on other data."""
     import importlib.util

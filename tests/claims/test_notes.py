@@ -36,6 +36,28 @@ def test_explain_types_no_measured_number(claim):
     assert not hits, f"{claim.id}: numbers typed in the explain text: {hits}"
 
 
+def test_every_claim_has_places_and_prose():
+    """Each claim sits in its own section module's PLACES, and every claim that is run
+    has a literal reading and an explain template that names measured values."""
+    import importlib
+
+    from bntheory.claims.notes import places
+    from bntheory.claims.registry import _MODULES
+
+    owner = {}
+    for name in _MODULES:
+        mod = importlib.import_module(f"bntheory.claims.{name}")
+        for c in mod.CLAIMS:
+            owner[c.id] = mod
+    for c in all_claims():
+        assert c.id in owner[c.id].PLACES, c.id
+        if c.evidence != "none":
+            assert c.literal is not None and c.explain, c.id
+            fields = {f for _, f, _, _ in string.Formatter().parse(c.explain) if f}
+            assert fields, f"{c.id}: explain names no measured value"
+    assert set(places()) == {c.id for c in all_claims()}
+
+
 def test_typed_number_detector_can_fail():
     assert _TYPED.search("the gap falls to 0.75 of the bound")
     assert _TYPED.search("reaches 83 % accuracy")
