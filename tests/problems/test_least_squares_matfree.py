@@ -219,6 +219,12 @@ def test_householder_basis_is_orthogonal_and_transpose_inverts():
     rng = np.random.default_rng(0)
     Q = HouseholderBasis.random(30, 5, rng)
     X = rng.standard_normal((30, 4))
+    # independent reference: the dense product of the reflections I - 2 v v^T
+    Qd = np.eye(30)
+    for v in Q.V[::-1]:
+        Qd = Qd - 2.0 * np.outer(v, v @ Qd)
+    np.testing.assert_allclose(Q.apply(X), Qd @ X, atol=1e-13)
+    np.testing.assert_allclose(Q.apply_t(X), Qd.T @ X, atol=1e-13)
     np.testing.assert_allclose(Q.apply_t(Q.apply(X)), X, atol=1e-14)
     np.testing.assert_allclose(
         np.linalg.norm(Q.apply(X), axis=0), np.linalg.norm(X, axis=0), rtol=1e-14

@@ -241,7 +241,12 @@ def test_bn_mode_report_shows_train_eval_difference():
     assert ev["loss"] == pytest.approx(tr["loss"], rel=1e-12)
     assert abs(ev["grad_norm"] / tr["grad_norm"] - 1) > 1e-3
     assert tr["cos_to_train"] == pytest.approx(1.0)
-    H = TorchObjective(model, _mse, (X, Y), bn="train").hessian(net.get_flat()[_perm(net, model)])
+    # independent reference: the hand-written functional network's Hessian
+    theta = torch.as_tensor(net.get_flat()[_perm(net, model)])
+    Xt, Yt = torch.as_tensor(X), torch.as_tensor(Y)
+    H = torch.autograd.functional.hessian(
+        lambda t: _functional_loss(t, Xt, Yt, net.sizes, 1e-5), theta
+    ).numpy()
     assert tr["lambda_max"] == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-8)
     assert "| all | eval |" in rep.table()
 
