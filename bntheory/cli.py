@@ -19,10 +19,11 @@
 
 Experiments
 -----------
-An experiment is a Python script ``experiments/NAME.py`` in the repository checkout (the
-folder next to the ``bntheory`` package), or a module ``bntheory.experiments.NAME`` in an
-installed package. Files whose name starts with ``_`` and ``run_all.py`` are skipped. The
-first line of the module docstring is its description. Each is run in a fresh interpreter as
+An experiment is a module ``bntheory.experiments.NAME`` (shipped with the package, so a
+non-editable install runs them too), or another Python script ``experiments/NAME.py`` in the
+repository checkout (the checkout's ``experiments/*.py`` of the same names are thin entry
+points). Files whose name starts with ``_`` and ``run_all.py`` are skipped. The first
+sentence of the module docstring is its description. Each is run in a fresh interpreter as
 ``python SCRIPT [--quick] --out DIR`` (or ``python -m bntheory.experiments.NAME ...``), so a
 script only needs an ``argparse`` command line with ``--quick`` and ``--out``; its exit
 code is the run's status.
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,7 +82,15 @@ def _docline(path: Path) -> str:
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     except (OSError, SyntaxError, UnicodeDecodeError):
         return ""
-    return doc.strip().splitlines()[0] if doc else ""
+    if not doc:
+        return ""
+    para = " ".join(doc.strip().split("\n\n")[0].split())  # the first paragraph, one line
+    # its first sentence, never cut mid-sentence nor at "Fig." / "et al." / "e.g."
+    m = re.search(
+        r"(?<!\bFig)(?<!\bal)(?<!\be\.g)(?<!\bi\.e)(?<!\bSec)(?<!\bEq)(?<!\bvs)\.\s+(?=[A-Z(])",
+        para,
+    )
+    return para if m is None else para[: m.start() + 1]
 
 
 def _skip(name: str) -> bool:
@@ -88,7 +98,8 @@ def _skip(name: str) -> bool:
 
 
 def discover_experiments(root: str | Path | None = None) -> dict[str, Experiment]:
-    """Experiments by name: ``experiments/*.py`` of the checkout, then ``bntheory.experiments``.
+    """Experiments by name: the shipped ``bntheory.experiments`` modules, then any other
+    ``experiments/*.py`` script of the checkout (or of ``BNTHEORY_EXPERIMENTS``).
 
     Parameters
     ----------
@@ -105,11 +116,6 @@ def discover_experiments(root: str | Path | None = None) -> dict[str, Experiment
         folder = Path(env)
     else:
         folder = Path(__file__).resolve().parent.parent / "experiments"
-    if folder.is_dir():
-        for p in sorted(folder.glob("*.py")):
-            if _skip(p.stem):
-                continue
-            found[p.stem] = Experiment(p.stem, _docline(p), str(p), (sys.executable, str(p)))
     try:
         import importlib.util
 
@@ -127,6 +133,11 @@ def discover_experiments(root: str | Path | None = None) -> dict[str, Experiment
                     f"bntheory.experiments.{p.stem}",
                     (sys.executable, "-m", f"bntheory.experiments.{p.stem}"),
                 )
+    if folder.is_dir():  # a user's own scripts beside the shipped ones (thin entry points skipped)
+        for p in sorted(folder.glob("*.py")):
+            if _skip(p.stem) or p.stem in found:
+                continue
+            found[p.stem] = Experiment(p.stem, _docline(p), str(p), (sys.executable, str(p)))
     return dict(sorted(found.items()))
 
 

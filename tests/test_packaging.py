@@ -28,3 +28,29 @@ def test_python_dash_m_runs():
     )
     assert out.returncode == 0
     assert "bntheory" in out.stdout
+
+
+def test_experiments_ship_with_the_package(tmp_path):
+    """An installed (non-editable) bntheory finds every experiment without the checkout's
+    ``experiments/`` folder, and each checkout script is a thin entry point to one of them."""
+    from bntheory.cli import discover_experiments
+
+    found = discover_experiments(root=tmp_path)  # tmp_path has no experiments/ folder
+    scripts = {
+        p.stem for p in (ROOT / "experiments").glob("*.py") if not p.stem.startswith("_")
+    } - {"run_all"}
+    assert scripts and scripts <= set(found)
+    for name in scripts:
+        assert found[name].command[1:] == ("-m", f"bntheory.experiments.{name}")
+        assert found[name].description.endswith(".")  # a whole sentence, not a cut line
+        assert (
+            f"from bntheory.experiments.{name} import main"
+            in (ROOT / "experiments" / f"{name}.py").read_text()
+        )
+
+
+def test_wheel_contains_the_experiments(tmp_path):
+    """setuptools' package discovery puts ``bntheory/experiments/*.py`` into the wheel."""
+    from setuptools import find_packages
+
+    assert "bntheory.experiments" in find_packages(str(ROOT), include=["bntheory*"])

@@ -4,7 +4,6 @@ strictly (no NaN/inf tokens), and run each script's quick mode once per session.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,9 @@ EXP = ROOT / "experiments"
 
 
 def load_experiment(name: str):
-    """Import ``experiments/<name>.py`` as a module (with experiments/ on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"bntheory_experiment_{name}", EXP / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(EXP))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(EXP))
-    return mod
+    """The experiment module ``bntheory.experiments.<name>`` (``experiments/<name>.py`` is its
+    thin entry point)."""
+    return importlib.import_module(f"bntheory.experiments.{name}")
 
 
 def reject_constant(token: str):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,11 +101,7 @@ def test_spectra_check_can_fail(quick_runs):
 
 
 def test_to_jsonable_turns_non_finite_into_none():
-    sys.path.insert(0, str(EXP))
-    try:
-        import _common as C
-    finally:
-        sys.path.remove(str(EXP))
+    from bntheory.experiments import _common as C
 
     out = C.to_jsonable(
         {"a": np.array([1.0, np.nan, np.inf]), "b": np.float64(-np.inf), "c": (1, True)}
@@ -122,11 +117,7 @@ def _square(x, rng):
 
 
 def test_sweep_helper_caches_cells_under_the_run_output(tmp_path):
-    sys.path.insert(0, str(EXP))
-    try:
-        import _common as C
-    finally:
-        sys.path.remove(str(EXP))
+    from bntheory.experiments import _common as C
 
     C.RUN_CONTEXT.update(out=tmp_path, executor="serial")
     try:

@@ -9,7 +9,6 @@ re-implementation of Alg. 1 / Alg. 2 written in this file, not against the modul
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -258,13 +257,7 @@ def test_bad_arguments(synthetic):
 
 # ----------------------------------------------------------------- the experiment script
 def _script():
-    sys.path.insert(0, str(REPO / "experiments"))
-    spec = importlib.util.spec_from_file_location(
-        "ioffe_fig1_mnist", REPO / "experiments" / "ioffe_fig1_mnist.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return importlib.import_module("bntheory.experiments.ioffe_fig1_mnist")
 
 
 def test_script_exits_with_the_data_message(monkeypatch, capsys):

@@ -41,8 +41,17 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = REPO / "figures"
+
+def _checkout() -> Path | None:
+    """The repository checkout holding this package (``pyproject.toml`` beside ``bntheory/``),
+    or None for an installed (non-editable) bntheory."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "bntheory").is_dir() else None
+
+
+REPO = _checkout()
+#: figures/ of the checkout; for an installed package, figures/ in the working directory
+DEFAULT_OUT = (REPO if REPO is not None else Path.cwd()) / "figures"
 
 __all__ = [
     "DEFAULT_OUT",
