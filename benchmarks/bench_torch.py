@@ -1,6 +1,7 @@
 """Speed of bntheory.torch: per-HVP vs per-gradient cost of TorchObjective (train-mode BN),
 on a ~100k-parameter BN CNN and on an MLP side by side with bntheory's NumPy MLP of the
-same size; and the cost of top_eigenvalues on the CNN.
+same size; the cost of top_eigenvalues on the CNN; and one measurement of the training-loop
+tracker (bntheory.torch.track) cold vs warm-started.
 
 Run: ``python benchmarks/bench_torch.py [--threads N]`` (default 1 torch/BLAS thread).
 Ratios are measured in one run, side by side; absolute times depend on the machine's load.
@@ -104,6 +105,22 @@ def main() -> None:
         f"(HVP/grad {th_t / tg_t:.2f}); NumPy grad {tg_n * 1e3:.2f} ms, HVP {th_n * 1e3:.2f} ms "
         f"(HVP/grad {th_n / tg_n:.2f}); torch/NumPy HVP {th_t / th_n:.2f}"
     )
+    # the training-loop tracker on the same MLP: one measurement (lambda_max, 10-probe trace,
+    # landscape), cold start vs warm start from the previous eigenvector (parameters unchanged)
+    from bntheory.torch import track
+
+    tr = track(mlp, mse, lr=0.1, every=1, n_probes=10)
+    t0 = time.perf_counter()
+    tr.step((Xn, Yn))
+    t_cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tr.step((Xn, Yn))
+    t_warm = time.perf_counter() - t0
+    mv_cold, mv_warm = (int(m) for m in tr.result.matvecs)
+    print(
+        f"track on the BN MLP: measurement {t_cold:.2f} s cold ({mv_cold} Lanczos HVPs), "
+        f"{t_warm:.2f} s warm-started ({mv_warm} HVPs)"
+    )
     record(
         "torch",
         {
@@ -127,6 +144,8 @@ def main() -> None:
                 for r in rows
             ],
             "cnn_top_eigenvalue_s": teig,
+            "track_measurement_s": {"cold": t_cold, "warm": t_warm},
+            "track_lanczos_hvps": {"cold": mv_cold, "warm": mv_warm},
         },
     )
 

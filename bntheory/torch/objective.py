@@ -64,6 +64,24 @@ def _is_bn(module) -> bool:
     return isinstance(module, _BatchNorm)
 
 
+def _prepare_batch(batch, dtype) -> tuple:
+    """``(X, y)`` as tensors (floating parts cast to ``dtype``), checked."""
+    torch = require_torch()
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise TypeError("batch must be a pair (X, y)")
+    X, y = (torch.as_tensor(t) for t in batch)
+    X = X.to(dtype) if X.is_floating_point() else X
+    y = y.to(dtype) if y.is_floating_point() else y
+    if X.ndim < 1 or X.shape[0] < 1 or (y.ndim and y.shape[0] != X.shape[0]):
+        raise ValueError(
+            f"batch: X and y must have the same positive number of rows, got "
+            f"{tuple(X.shape)} and {tuple(y.shape)}"
+        )
+    if X.is_floating_point() and not bool(torch.isfinite(X).all()):
+        raise ValueError("batch: X contains NaN or inf")
+    return X, y
+
+
 @dataclass(frozen=True, slots=True)
 class _Slot:
     name: str
@@ -164,18 +182,7 @@ class TorchObjective:
         dtype = torch.float64 if dtype is None else dtype
         if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise TypeError("batch must be a pair (X, y)")
-        X, y = (torch.as_tensor(t) for t in batch)
-        X = X.to(dtype) if X.is_floating_point() else X
-        y = y.to(dtype) if y.is_floating_point() else y
-        if X.shape[0] < 1 or (y.ndim and y.shape[0] != X.shape[0]):
-            raise ValueError(
-                f"batch: X and y must have the same positive number of rows, got "
-                f"{tuple(X.shape)} and {tuple(y.shape)}"
-            )
-        if X.is_floating_point() and not bool(torch.isfinite(X).all()):
-            raise ValueError("batch: X contains NaN or inf")
+        X, y = _prepare_batch(batch, dtype)
         self.bn_mode = bn
         self.loss_fn = loss_fn
         self.dtype = dtype
@@ -254,16 +261,19 @@ class TorchObjective:
     def _unflatten(self, t) -> dict:
         return {s.name: t[s.start : s.stop].reshape(s.shape) for s in self._slots}
 
-    def _call(self, t):
-        """Loss at flat parameters ``t`` (a tensor); running buffers are clones, so even
-        train-mode BN leaves the copy's statistics untouched."""
+    def _output(self, t):
+        """Model output at flat parameters ``t`` (a tensor); running buffers are clones, so
+        even train-mode BN leaves the copy's statistics untouched."""
         from torch.func import functional_call
 
         values = dict(self._params)
         values.update(self._unflatten(t))
         bufs = {k: b.clone() for k, b in self._buffers.items()}
-        out = functional_call(self._net, (values, bufs), (self._X,))
-        loss = self.loss_fn(out, self._y)
+        return functional_call(self._net, (values, bufs), (self._X,))
+
+    def _call(self, t):
+        """Loss at flat parameters ``t`` (a tensor)."""
+        loss = self.loss_fn(self._output(t), self._y)
         if loss.ndim != 0:
             raise ValueError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
         return loss
@@ -317,6 +327,26 @@ class TorchObjective:
             )
         eye = np.eye(self.dim)
         return np.column_stack([self.hvp(x, eye[:, j]) for j in range(self.dim)])
+
+    def with_batch(self, batch) -> TorchObjective:
+        """The same objective on another batch, sharing this one's private model copy.
+
+        Parameters
+        ----------
+        batch : (X, y)
+            As for the constructor.
+
+        Returns
+        -------
+        TorchObjective
+            A new objective (this one is unchanged). Only for ``bn="train"`` and
+            ``bn="eval"``: frozen statistics belong to the batch they were computed on.
+        """
+        if self.bn_mode == "frozen":
+            raise ValueError("batch: bn='frozen' statistics belong to the construction batch")
+        new = copy.copy(self)
+        new._X, new._y = _prepare_batch(batch, self.dtype)
+        return new
 
     def groups(self) -> dict[str, list[str]]:
         """Selected parameter names grouped by the module that owns them (per-layer use:

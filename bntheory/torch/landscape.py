@@ -1,0 +1,376 @@
+"""Santurkar et al. (2018) for PyTorch models: the landscape along the gradient and internal
+covariate shift (Def. 2.1), with the definitions of :mod:`bntheory.nets.measurements`.
+
+Same mathematics, same records: :func:`santurkar_landscape` and
+:func:`internal_covariate_shift` return :class:`bntheory.nets.measurements.LandscapeResult`
+and :class:`~bntheory.nets.measurements.ICSResult`, use the same default step grid
+(``s = 0.5, 1.1, ..., 3.5``, read from :func:`bntheory.nets.measurements.santurkar_landscape`'s
+signature) and the same mini-batch order for the same ``rng``, so on a network the NumPy
+:class:`~bntheory.nets.MLP` can express they give the same numbers (tests).
+
+All losses and gradients are of the train-mode objective (batch statistics) of a private
+copy of the model (:class:`~bntheory.torch.TorchObjective`): probes never update BN running
+statistics, and the user's model is never modified (these functions train the copy with
+plain (S)GD; the model keeps its parameters).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bntheory.gradcheck import as_generator
+from bntheory.nets import measurements as _nm
+from bntheory.nets.measurements import ICSResult, LandscapeResult
+from bntheory.status import Status
+from bntheory.torch._layers import flat_index, layer_groups
+from bntheory.torch.objective import TorchObjective
+
+__all__ = [
+    "S_GRID",
+    "LandscapePoint",
+    "internal_covariate_shift",
+    "landscape_at",
+    "santurkar_landscape",
+]
+
+#: Step multipliers of the landscape probes, shared with ``bntheory.nets``: the probes sit
+#: at ``w - lr * s * grad`` (the paper's exact grid is not published; this spacing follows a
+#: public JAX replication).
+S_GRID = tuple(
+    float(s) for s in inspect.signature(_nm.santurkar_landscape).parameters["s_grid"].default
+)
+
+
+def safe_loss_and_grad(obj: TorchObjective, x: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """``obj.loss_and_grad(x)``, with a non-finite point, loss or gradient as ``(inf, None)``.
+
+    Parameters
+    ----------
+    obj : TorchObjective
+    x : ndarray
+        Flat parameters.
+
+    Returns
+    -------
+    (float, ndarray or None)
+    """
+    if not np.all(np.isfinite(x)):
+        return float("inf"), None
+    L, g = obj.loss_and_grad(x)
+    if not (np.isfinite(L) and np.all(np.isfinite(g))):
+        return float("inf"), None
+    return L, g
+
+
+@dataclass(frozen=True, slots=True)
+class LandscapePoint:
+    """The landscape along the gradient at one point (Santurkar et al. 2018, Sec. 3.1, Fig. 4).
+
+    Attributes
+    ----------
+    loss, grad_norm : float
+        At the point (train mode).
+    s_grid : ndarray
+        Multipliers ``s``; probes at ``w - lr * s * g``.
+    losses : ndarray
+        Loss at each probe (``inf`` where it overflowed).
+    grad_changes : ndarray
+        ``||grad L(w - lr s g) - grad L(w)||`` per probe.
+    loss_range : float
+        ``max_s L - min_s L`` (``inf`` if a probe overflowed).
+    grad_predictiveness : float
+        ``max_s ||grad L(w - lr s g) - g||``.
+    beta_smoothness : float
+        ``max_s ||grad L(w - lr s g) - g|| / (lr s ||g||)`` (effective beta-smoothness).
+    """
+
+    loss: float
+    grad_norm: float
+    s_grid: np.ndarray = field(repr=False)
+    losses: np.ndarray = field(repr=False)
+    grad_changes: np.ndarray = field(repr=False)
+    loss_range: float
+    grad_predictiveness: float
+    beta_smoothness: float
+
+
+def _check_positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_grid(s_grid) -> np.ndarray:
+    s = np.asarray(s_grid, dtype=float)
+    if s.ndim != 1 or s.size < 1 or np.any(~np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError("s_grid must be a non-empty 1-D array of positive multipliers")
+    return s
+
+
+def landscape_at(
+    obj: TorchObjective,
+    x: np.ndarray | None = None,
+    *,
+    lr: float,
+    s_grid: Sequence[float] = S_GRID,
+    loss_grad: tuple[float, np.ndarray] | None = None,
+) -> LandscapePoint:
+    """Loss and gradient along the negative gradient at ``x`` (Santurkar et al. 2018, Fig. 4).
+
+    Parameters
+    ----------
+    obj : TorchObjective
+        Usually ``bn="train"``; the probes use ``obj``'s batch.
+    x : ndarray, optional
+        Flat parameters (default ``obj.x0``).
+    lr : float
+        Learning rate: the probes sit at ``x - lr * s * grad``.
+    s_grid : sequence of float
+        Step multipliers (default :data:`S_GRID`, as in ``bntheory.nets``).
+    loss_grad : (float, ndarray), optional
+        The loss and gradient at ``x`` when already known (saves one backward pass).
+
+    Returns
+    -------
+    LandscapePoint
+        Non-finite probes are ``inf`` (never NaN, never an exception).
+    """
+    lr = _check_positive(lr, "lr")
+    s = _check_grid(s_grid)
+    x = obj.x0 if x is None else np.asarray(x, dtype=float)
+    L, g = loss_grad if loss_grad is not None else safe_loss_and_grad(obj, x)
+    if g is None:
+        inf = np.full(s.size, np.inf)
+        return LandscapePoint(float("inf"), float("inf"), s, inf, inf, np.inf, np.inf, np.inf)
+    with np.errstate(all="ignore"):
+        gn = float(np.linalg.norm(g))
+    Ls, dg, bs = [], [], []
+    for si in s:
+        with np.errstate(all="ignore"):
+            Li, gi = safe_loss_and_grad(obj, x - lr * si * g)
+        Ls.append(Li)
+        if gi is None:
+            dg.append(np.inf)
+            bs.append(np.inf)
+            continue
+        with np.errstate(all="ignore"):
+            d = float(np.linalg.norm(gi - g))
+        dg.append(d)
+        bs.append(d / (lr * si * gn) if gn > 0 else 0.0)
+    Ls_a = np.asarray(Ls, dtype=float)
+    lrange = float(Ls_a.max() - Ls_a.min()) if np.all(np.isfinite(Ls_a)) else np.inf
+    return LandscapePoint(
+        float(L), gn, s, Ls_a, np.asarray(dg), lrange, float(max(dg)), float(max(bs))
+    )
+
+
+class _Data:
+    """The training set as tensors, with the mini-batch order of ``bntheory.nets``."""
+
+    def __init__(self, obj: TorchObjective, X, y, batch_size, rng) -> None:
+        from bntheory.torch.objective import _prepare_batch
+
+        self.X, self.y = _prepare_batch((X, y), obj.dtype)
+        self.batches = _nm._Batches(int(self.X.shape[0]), batch_size, as_generator(rng))
+        self.full = batch_size is None
+
+    def next(self, obj: TorchObjective) -> TorchObjective:
+        import torch
+
+        idx = torch.as_tensor(self.batches.next())
+        return obj.with_batch((self.X[idx], self.y[idx]))
+
+
+def _setup(model, loss_fn, X, y, lr, steps, every, params):
+    lr = _check_positive(lr, "lr")
+    steps = _check_count(steps, "steps")
+    every = _check_count(every, "every")
+    obj = TorchObjective(model, loss_fn, (X, y), bn="train", params=params)
+    return obj, lr, steps, every
+
+
+def santurkar_landscape(
+    model,
+    loss_fn: Callable,
+    X,
+    y,
+    *,
+    lr: float,
+    steps: int,
+    batch_size: int | None = None,
+    s_grid: Sequence[float] = S_GRID,
+    every: int = 1,
+    params=None,
+    rng: int | np.random.Generator | None = None,
+) -> LandscapeResult:
+    """Train a copy of ``model`` with (S)GD and probe the landscape every ``every`` steps.
+
+    The definitions and defaults of :func:`bntheory.nets.measurements.santurkar_landscape`
+    (Santurkar et al. 2018, Sec. 3.1, Fig. 4): at step ``t`` on the current mini-batch,
+    loss range ``max_s L - min_s L``, gradient predictiveness ``max_s ||grad L(w - lr s g)
+    - g||`` and effective beta-smoothness (that over ``lr s ||g||``) for ``s`` in ``s_grid``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Not modified (a private copy is trained).
+    loss_fn : callable
+        ``loss_fn(output, y) -> scalar``.
+    X, y : array_like or tensor
+        Training set.
+    lr : float
+        Learning rate of plain (S)GD (no momentum) and of the probes.
+    steps : int
+        Training steps.
+    batch_size : int, optional
+        Mini-batch size (reshuffled epochs, the order of ``bntheory.nets``); None: full batch.
+    s_grid : sequence of float
+        Probe multipliers (default :data:`S_GRID`).
+    every : int
+        Probe every ``every`` steps.
+    params : optional
+        Parameter selection (:class:`TorchObjective`); the others stay fixed.
+    rng : int, Generator or None
+        Seed of the mini-batch order.
+
+    Returns
+    -------
+    LandscapeResult
+        ``status`` ``"diverged"`` when a loss, gradient or parameter became non-finite.
+    """
+    obj, lr, steps, every = _setup(model, loss_fn, X, y, lr, steps, every, params)
+    s = _check_grid(s_grid)
+    data = _Data(obj, X, y, batch_size, rng)
+    theta = obj.x0.copy()
+    rec, lrange, gpred, beta, losses = [], [], [], [], []
+    status = Status.COMPLETED
+    for t in range(steps):
+        ob = data.next(obj)
+        L, g = safe_loss_and_grad(ob, theta)
+        if g is None:
+            status = Status.DIVERGED
+            break
+        losses.append(L)
+        if t % every == 0:
+            p = landscape_at(ob, theta, lr=lr, s_grid=s, loss_grad=(L, g))
+            rec.append(t)
+            lrange.append(p.loss_range)
+            gpred.append(p.grad_predictiveness)
+            beta.append(p.beta_smoothness)
+        with np.errstate(all="ignore"):
+            theta = theta - lr * g
+        if not np.all(np.isfinite(theta)):
+            status = Status.DIVERGED
+            break
+    return LandscapeResult(
+        status.value,
+        np.asarray(rec),
+        s,
+        np.asarray(lrange, dtype=float),
+        np.asarray(gpred, dtype=float),
+        np.asarray(beta, dtype=float),
+        np.asarray(losses, dtype=float),
+    )
+
+
+def internal_covariate_shift(
+    model,
+    loss_fn: Callable,
+    X,
+    y,
+    *,
+    lr: float,
+    steps: int,
+    batch_size: int | None = None,
+    every: int = 1,
+    params=None,
+    layers: Sequence[Sequence[str]] | None = None,
+    rng: int | np.random.Generator | None = None,
+) -> ICSResult:
+    """ICS of Santurkar et al. (2018), Definition 2.1, while training a copy with (S)GD.
+
+    ``G_{t,i} = grad_{W_i} L(W_1^t, ..., W_k^t)`` and ``G'_{t,i} = grad_{W_i}
+    L(W_1^{t+1}, ..., W_{i-1}^{t+1}, W_i^t, ..., W_k^t)`` on the same mini-batch; ``l2`` is
+    ``||G - G'||``, ``cosine`` their cosine, ``relative`` ``l2 / ||G||`` (layer 0: 0, 1, 0),
+    exactly as :func:`bntheory.nets.measurements.internal_covariate_shift`.
+
+    Parameters
+    ----------
+    model, loss_fn, X, y, lr, steps, batch_size, every, params, rng
+        As for :func:`santurkar_landscape`.
+    layers : sequence of sequences of str, optional
+        The layers ``W_i`` in forward order, as parameter names. Default: one layer per
+        module with parameters, BN scale and shift joining the layer before
+        (:func:`bntheory.torch._layers.layer_groups`; the NumPy MLP's layers).
+
+    Returns
+    -------
+    ICSResult
+    """
+    obj, lr, steps, every = _setup(model, loss_fn, X, y, lr, steps, every, params)
+    if layers is None:
+        groups = [names for _, names in layer_groups(obj)]
+    else:
+        groups = [list(g) for g in layers]
+        bad = [n for g in groups for n in g if n not in obj.names]
+        if bad or not groups:
+            raise ValueError(f"layers: unknown or unselected parameter names {bad}")
+    idx = [flat_index(obj, g) for g in groups]
+    nl = len(groups)
+    data = _Data(obj, X, y, batch_size, rng)
+    theta = obj.x0.copy()
+    rec, l2s, coss, rels = [], [], [], []
+    status = Status.COMPLETED
+    for t in range(steps):
+        ob = data.next(obj)
+        _, g = safe_loss_and_grad(ob, theta)
+        if g is None:
+            status = Status.DIVERGED
+            break
+        if t % every == 0:
+            l2, cs, rl = np.zeros(nl), np.ones(nl), np.zeros(nl)
+            for i in range(1, nl):
+                before = np.concatenate(idx[:i])
+                th2 = theta.copy()
+                th2[before] -= lr * g[before]  # earlier layers updated
+                _, g2 = safe_loss_and_grad(ob, th2)
+                if g2 is None:
+                    l2[i], cs[i], rl[i] = np.inf, 0.0, np.inf
+                    continue
+                G, G2 = g[idx[i]], g2[idx[i]]
+                with np.errstate(all="ignore"):
+                    nG, nG2 = np.linalg.norm(G), np.linalg.norm(G2)
+                    l2[i] = np.linalg.norm(G - G2)
+                    cs[i] = float(G @ G2 / (nG * nG2)) if nG > 0 and nG2 > 0 else 1.0
+                    rl[i] = l2[i] / nG if nG > 0 else 0.0
+                if not np.isfinite(cs[i]):
+                    cs[i] = 0.0
+            rec.append(t)
+            l2s.append(l2)
+            coss.append(cs)
+            rels.append(rl)
+        with np.errstate(all="ignore"):
+            theta = theta - lr * g
+        if not np.all(np.isfinite(theta)):
+            status = Status.DIVERGED
+            break
+    shape = (-1, nl)
+    return ICSResult(
+        np.asarray(rec),
+        np.asarray(l2s).reshape(shape),
+        np.asarray(coss).reshape(shape),
+        np.asarray(rels).reshape(shape),
+        status.value,
+    )
