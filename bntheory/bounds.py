@@ -13,6 +13,12 @@ import numpy as np
 
 from bntheory._checks import as_int, as_real, as_spd, as_vector
 
+from .bounds_kohler import (
+    kohler_asymptotic_gap_rate,
+    kohler_halfspace_bound,
+    kohler_ols_bound,
+)
+
 __all__ = [
     "bngd_best_iterate_rate",
     "bngd_local_iterate_rate",
@@ -50,7 +56,18 @@ def _kappa(kappa: float) -> float:
 
 
 def gap_rate(iterate_rate: float) -> float:
-    """Loss-gap rate of a quadratic from its iterate rate: ``r^2`` (gap = 1/2 e^T H e)."""
+    """Loss-gap rate of a quadratic from its iterate rate: ``r^2`` (gap = 1/2 e^T H e).
+
+    Parameters
+    ----------
+    iterate_rate : float
+        Per-step contraction of the iterate error, >= 0.
+
+    Returns
+    -------
+    float
+        The loss-gap rate ``r^2``.
+    """
     r = as_real(iterate_rate, "iterate_rate", nonneg=True)
     return _finite_or_raise(r * r, f"iterate_rate={r!r} is too large: its square overflows float64")
 
@@ -60,6 +77,18 @@ def gd_iterate_rate(eigenvalues: object, lr: float) -> float:
     """Exact asymptotic iterate rate of GD on a quadratic: ``max_i |1 - lr lambda_i|``.
 
     Source: standard (Nesterov 2004, Sec. 1.2.3); THEORY.md Sec. 2 [D].
+
+    Parameters
+    ----------
+    eigenvalues : (d,) array_like
+        Spectrum of the Hessian.
+    lr : float
+        Step size > 0.
+
+    Returns
+    -------
+    float
+        ``max_i |1 - lr lambda_i|``.
     """
     lam = as_vector(eigenvalues, "eigenvalues")
     lr = as_real(lr, "lr", positive=True)
@@ -71,18 +100,51 @@ def gd_iterate_rate(eigenvalues: object, lr: float) -> float:
 
 
 def gd_optimal_iterate_rate(kappa: float) -> float:
-    """``(kappa - 1)/(kappa + 1)``: GD iterate rate at ``lr = 2/(L + mu)`` (THEORY.md Sec. 2 [D])."""
+    """``(kappa - 1)/(kappa + 1)``: GD iterate rate at ``lr = 2/(L + mu)`` (THEORY.md Sec. 2 [D]).
+
+    Parameters
+    ----------
+    kappa : float
+        Condition number >= 1.
+
+    Returns
+    -------
+    float
+        ``(kappa - 1)/(kappa + 1)``.
+    """
     k = _kappa(kappa)
     return (k - 1) / (k + 1)
 
 
 def gd_one_over_L_iterate_rate(kappa: float) -> float:
-    """``1 - 1/kappa``: GD iterate rate at ``lr = 1/L`` (THEORY.md Sec. 2 [D])."""
+    """``1 - 1/kappa``: GD iterate rate at ``lr = 1/L`` (THEORY.md Sec. 2 [D]).
+
+    Parameters
+    ----------
+    kappa : float
+        Condition number >= 1.
+
+    Returns
+    -------
+    float
+        ``1 - 1/kappa``.
+    """
     return 1 - 1 / _kappa(kappa)
 
 
 def gd_divergence_threshold(lam_max: float) -> float:
-    """``2 / lambda_max``: GD on OLS converges iff ``0 < lr < 2/lambda_max`` (THEORY.md Sec. 2 [D])."""
+    """``2 / lambda_max``: GD on OLS converges iff ``0 < lr < 2/lambda_max`` (THEORY.md Sec. 2 [D]).
+
+    Parameters
+    ----------
+    lam_max : float
+        Largest Hessian eigenvalue > 0.
+
+    Returns
+    -------
+    float
+        ``2 / lambda_max``.
+    """
     lam = as_real(lam_max, "lam_max", positive=True)
     with np.errstate(over="ignore"):
         out = float(np.float64(2.0) / np.float64(lam))
@@ -95,24 +157,31 @@ def bngd_spectrum(H: object, w_star: object) -> Array:
 
     Cai, Li & Shen (2019), Sec. 3 [U: notation unverified]; THEORY.md Sec. 2 (iii) [D+].
     ``H*`` is PSD with exactly one zero eigenvalue (direction ``w*``) when ``H > 0``; it is
-    dropped. Dense ``eigvalsh``.
+    dropped. Dense ``eigvalsh`` (eigenvalues only), by the one implementation
+    :func:`bntheory.measures.effective_spectrum`; for ``d = 1`` (``H* = 0``) the empty
+    array.
+
+    Parameters
+    ----------
+    H : (d, d) array_like
+        Symmetric positive definite.
+    w_star : (d,) array_like
+        Non-zero minimiser direction.
+
+    Returns
+    -------
+    numpy.ndarray, shape (d - 1,)
+        The non-zero eigenvalues of ``H*``, ascending.
     """
-    H, _ = as_spd(H, "H")
-    w = as_vector(w_star, "w_star", H.shape[0])
-    if not np.any(w):
-        raise ValueError("w_star must be non-zero")
-    with np.errstate(all="ignore"):
-        Hw = H @ w
-        Hs = H - np.outer(Hw, Hw) / float(w @ Hw)
-        if not np.all(np.isfinite(Hs)):
-            # H* is invariant to the scale of w*: retry with w* / max|w*|
-            w = w / np.max(np.abs(w))
-            Hw = H @ w
-            Hs = H - np.outer(Hw, Hw) / float(w @ Hw)
-    if not np.all(np.isfinite(Hs)):
-        raise ValueError("H: H* = H - H w w^T H / (w^T H w) overflows float64 (rescale H)")
-    lam = np.linalg.eigvalsh(0.5 * (Hs + Hs.T))
-    return np.delete(lam, int(np.argmin(np.abs(lam))))
+    from bntheory.measures.conditioning import effective_spectrum
+
+    if np.shape(H) == (1, 1):
+        H1, _ = as_spd(H, "H")
+        w = as_vector(w_star, "w_star", 1)
+        if not np.any(w):
+            raise ValueError("w_star must be non-zero")
+        return np.empty(0)
+    return effective_spectrum(H, w_star)
 
 
 def _matrix_free_extremes(H: object, w_star: object):
@@ -132,28 +201,34 @@ def _matrix_free_extremes(H: object, w_star: object):
 def kappa_star(H: object, w_star: object) -> float:
     """``kappa* = lambda_max(H*) / lambda_min^+(H*)`` (Cai et al. 2019; ``kappa* <= kappa`` by interlacing [D]).
 
-    ``H`` may be an array (dense ``eigvalsh`` of ``H*``) or a
-    ``scipy.sparse.linalg.LinearOperator`` (never formed: secular equation for a
-    structured ``SpectralOperator``, Lanczos + CG otherwise; Lanczos with Cholesky solves
-    for an array via ``measures.effective_condition_number(H, w, method="matrix-free")``).
-    The paths agree to about 1e-12 relative (tests: 1e-10).
-    """
+    The prediction's name for :func:`bntheory.measures.effective_condition_number` (one
+    implementation, ``method="auto"``): an array by ``eigvalsh`` of ``H*``, a
+    ``scipy.sparse.linalg.LinearOperator`` never formed (secular equation for a structured
+    ``SpectralOperator``, Lanczos + CG otherwise). The paths agree to about 1e-12 relative
+    (tests: 1e-10).
 
-    ext = _matrix_free_extremes(H, w_star)
-    if ext is not None:
-        out = float(ext.kappa_star)
-        return _finite_or_raise(out, "H and w_star: kappa* is not representable")
-    lam = bngd_spectrum(H, w_star)
-    if lam.size == 0:
-        return 1.0
-    with np.errstate(all="ignore"):
-        out = float(lam[-1] / lam[0])
-    if not (np.isfinite(out) and lam[0] > 0):
-        raise ValueError(
-            "H and w_star: lambda_min^+(H*) is zero or below float64 resolution, so kappa* "
-            "is not representable (H too ill-conditioned)"
-        )
-    return out
+    Parameters
+    ----------
+    H : (d, d) array_like or LinearOperator
+        Symmetric positive definite, ``d >= 2``.
+    w_star : (d,) array_like
+        Non-zero minimiser direction.
+
+    Returns
+    -------
+    float
+        ``kappa* >= 1``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``H`` or ``w_star`` (bad input; ``d = 1``, where ``H* = 0`` and ``kappa*`` is
+        undefined; ``H*`` or ``kappa*`` not representable in float64), never NaN.
+    """
+    from bntheory.measures.conditioning import effective_condition_number
+
+    out = float(effective_condition_number(H, w_star))
+    return _finite_or_raise(out, "H and w_star: kappa* is not representable")
 
 
 def bngd_local_iterate_rate(H: object, w_star: object, eps_hat: float) -> float:
@@ -163,6 +238,20 @@ def bngd_local_iterate_rate(H: object, w_star: object, eps_hat: float) -> float:
     (THEORY.md Sec. 2 (iii) [D+]); the loss-gap rate is the square. ``|1 - eps lambda|`` is
     convex in ``lambda``, so for an operator only the certified extremes
     ``lambda_min^+`` and ``lambda_max`` of ``H*`` are computed (matrix-free).
+
+    Parameters
+    ----------
+    H : (d, d) array_like or LinearOperator
+        Symmetric positive definite.
+    w_star : (d,) array_like
+        Non-zero minimiser direction.
+    eps_hat : float
+        Effective step > 0.
+
+    Returns
+    -------
+    float
+        The local iterate rate.
     """
     ext = _matrix_free_extremes(H, w_star)
     if ext is not None:
@@ -179,7 +268,20 @@ def bngd_local_iterate_rate(H: object, w_star: object, eps_hat: float) -> float:
 
 
 def bngd_best_iterate_rate(H: object, w_star: object) -> float:
-    """``(kappa* - 1)/(kappa* + 1)``: best local BNGD iterate rate over ``eps_hat`` [D]."""
+    """``(kappa* - 1)/(kappa* + 1)``: best local BNGD iterate rate over ``eps_hat`` [D].
+
+    Parameters
+    ----------
+    H : (d, d) array_like or LinearOperator
+        Symmetric positive definite.
+    w_star : (d,) array_like
+        Non-zero minimiser direction.
+
+    Returns
+    -------
+    float
+        ``(kappa* - 1)/(kappa* + 1)``.
+    """
     k = kappa_star(H, w_star)
     return (k - 1) / (k + 1)
 
@@ -187,7 +289,20 @@ def bngd_best_iterate_rate(H: object, w_star: object) -> float:
 def bngd_stability_threshold(H: object, w_star: object) -> float:
     """``2 / lambda_max(H*)``: the effective step below which BNGD contracts locally [D].
 
-    Matrix-free (certified ``lambda_max(H*)``) for an operator."""
+    Matrix-free (certified ``lambda_max(H*)``) for an operator.
+
+    Parameters
+    ----------
+    H : (d, d) array_like or LinearOperator
+        Symmetric positive definite.
+    w_star : (d,) array_like
+        Non-zero minimiser direction.
+
+    Returns
+    -------
+    float
+        ``2 / lambda_max(H*)`` (inf when ``d = 1``).
+    """
     ext = _matrix_free_extremes(H, w_star)
     lam = np.array([ext.lam_max.value]) if ext is not None else bngd_spectrum(H, w_star)
     if not lam.size:
@@ -197,83 +312,6 @@ def bngd_stability_threshold(H: object, w_star: object) -> float:
     return _finite_or_raise(
         out, "H: lambda_max(H*) is too small, 2 / lambda_max(H*) overflows float64"
     )
-
-
-# ---------------------------------------------------------------------- Kohler et al.
-def kohler_ols_bound(t: object, rho_gap0: float, mu: float, L: float) -> Array | float:
-    """``(1 - mu/L)^{2t} (rho(w_0) - rho*)``: bound on ``rho(w_t) - rho*`` for GDNP on OLS.
-
-    Kohler et al. (2019), OLS theorem [U: recalled]; THEORY.md Sec. 3 [D+]: holds with the
-    step ``eta_t = ||w_t||_S^2 / (2 L |rho(w_t)|)``. Returns an array for array ``t``.
-    """
-    mu = as_real(mu, "mu", positive=True)
-    L = as_real(L, "L", positive=True)
-    if mu > L:
-        raise ValueError(f"mu must be <= L, got mu={mu}, L={L}")
-    g0 = as_real(rho_gap0, "rho_gap0", nonneg=True)
-    try:
-        raw = np.asarray(t)
-        if np.iscomplexobj(raw):
-            raise TypeError("t must be real")
-        tt = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"t must be a real number or array of step counts ({exc})") from exc
-    if np.any(np.isnan(tt)) or np.any(tt < 0):
-        raise ValueError("t must be >= 0 (and not NaN)")
-    # (1 - mu/L)^(2t): 2t may overflow to inf for huge t, and base^inf = 0 (base < 1) or 1
-    # (base = 1 in float64, mu/L below the rounding unit): both the correct limits
-    with np.errstate(over="ignore", under="ignore"):
-        out = np.power(1 - mu / L, 2 * tt) * g0
-    return float(out) if out.ndim == 0 else out
-
-
-def kohler_halfspace_bound(
-    t: object,
-    rho_gap0: float,
-    mu: float,
-    L: float,
-    *,
-    Phi: float,
-    zeta: float,
-    n_bisection: int,
-    bracket_width: float,
-) -> Array | float:
-    """``(1-mu/L)^{2t} Phi^2 (rho(w_0)-rho*) + 2^{-T_s} zeta |b_0 - a_0| / mu^2`` (loss-gap bound).
-
-    Kohler et al. (2019), halfspace theorem, recalled shape only [U]: THEORY.md Sec. 3.
-    The constants (``zeta``, exact powers) are not confirmed; use as a hypothesis.
-    """
-    Phi = as_real(Phi, "Phi", positive=True)
-    zeta = as_real(zeta, "zeta", nonneg=True)
-    ts = as_int(n_bisection, "n_bisection", minimum=0)
-    width = as_real(bracket_width, "bracket_width", nonneg=True)
-    base = np.asarray(kohler_ols_bound(t, rho_gap0, mu, L), dtype=float)
-    mu = as_real(mu, "mu", positive=True)
-    # 2^-T_s underflows to 0 for T_s > 1074 (Python raises OverflowError for huge ints)
-    half_pow = 0.0 if ts > 1100 else 2.0**-ts
-    with np.errstate(all="ignore"):
-        out = np.float64(Phi) ** 2 * base + half_pow * zeta * width / np.float64(mu) ** 2
-    if not np.all(np.isfinite(out)):
-        raise ValueError(
-            "Phi, zeta, bracket_width and mu: the bound overflows float64 (Phi^2 or "
-            "zeta |b_0 - a_0| / mu^2 too large)"
-        )
-    return float(out) if out.ndim == 0 else out
-
-
-def kohler_asymptotic_gap_rate(S: object, u: object) -> float:
-    """Exact asymptotic per-step rate of ``rho(w_t) - rho*`` under GDNP (factor 2): ``(1 - theta/L)^2``.
-
-    ``theta`` = smallest non-zero eigenvalue of ``S - u u^T / (u^T S^-1 u)`` (= Cai's ``H*``
-    with ``H = S``), ``L = lambda_max(S)``. THEORY.md Sec. 3 [D+] (short proof:
-    ``w' - alpha w* = (I - S/L)(w - alpha w*)``).
-    """
-    S, _ = as_spd(S, "S")
-    u = as_vector(u, "u", S.shape[0])
-    w_star = np.linalg.solve(S, u)
-    lam = bngd_spectrum(S, w_star)
-    L = float(np.linalg.eigvalsh(S)[-1])
-    return float((1 - lam[0] / L) ** 2) if lam.size else 0.0
 
 
 # ---------------------------------------------------------------------- Yang et al.
@@ -287,6 +325,16 @@ def yang_linear_rate(B: int) -> float:
 
     Yang, Pennington, Rao, Sohl-Dickstein & Schoenholz (2019), linear case; THEORY.md Sec. 7
     [P] (and [D+] Monte Carlo). Requires ``B >= 4``.
+
+    Parameters
+    ----------
+    B : int
+        Batch size >= 4.
+
+    Returns
+    -------
+    float
+        ``(B-2)/(B-3)``.
     """
     B = _yang_B(B)
     return (B - 2) / (B - 3)  # int / int: correctly rounded, no overflow for any B
@@ -299,6 +347,16 @@ def yang_relu_rate(B: int) -> float:
     ``J(c) = (sqrt(1-c^2) + (pi - arccos c) c)/pi`` and ``J'(c) = (pi - arccos c)/pi``;
     decreasing to ``pi/(pi-1)``. Yang et al. (2019), Thm 8; THEORY.md Sec. 7 [P]/[D+]
     (B=32 gives 1.522). Requires ``B >= 4``.
+
+    Parameters
+    ----------
+    B : int
+        Batch size >= 4.
+
+    Returns
+    -------
+    float
+        The per-layer growth factor ``lambda``.
     """
     B = _yang_B(B)
     if B > 2**62:

@@ -50,6 +50,9 @@ class Status(str, Enum):
     def __str__(self) -> str:  # the plain word, also inside f-strings
         return self.value
 
+    def __repr__(self) -> str:  # messages and reprs read as before: 'diverged'
+        return repr(self.value)
+
     @property
     def message(self) -> str:
         """One sentence saying what the status means."""

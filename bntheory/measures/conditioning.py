@@ -15,10 +15,15 @@ Hence ``kappa* = lambda_max(H*) / lambda^+_min(H*) <= kappa(H)`` (THEORY.md Sec.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from ._validation import finite_vector, symmetric_matrix
+
+if TYPE_CHECKING:
+    from .matfree import EffectiveConditioning
 
 __all__ = [
     "condition_number",
@@ -131,19 +136,80 @@ def effective_hessian(H: object, w_star: object) -> Array:
     return out
 
 
+def _h_star_unscaled(A: Array, w: Array) -> Array:
+    """``A - (A w)(A w)^T / (w^T A w)`` in one new ``d x d`` array (outer product, divided
+    and subtracted in place: the same operations and rounding as the textbook formula)."""
+    Aw = A @ w
+    O = np.outer(Aw, Aw)
+    O /= float(w @ Aw)
+    np.subtract(A, O, out=O)
+    return O
+
+
 def effective_spectrum(H: object, w_star: object) -> Array:
     """Eigenvalues of ``H*`` with the single structural zero (``H* w* = 0``) removed.
 
-    The removed eigenvalue is the one of smallest absolute value (it is ``O(eps ||H||)``
-    in floating point, possibly slightly negative), so the result has ``d - 1`` entries in
-    ascending order. Source: Cai, Li & Shen (2019), Sec. 3.
+    The one implementation behind :func:`effective_condition_number` (dense),
+    :func:`bntheory.bounds.kappa_star` and :func:`bntheory.bounds.bngd_spectrum`.
+    ``H`` must be symmetric positive definite (proved by a Cholesky factorization);
+    ``H* = H - H w w^T H / (w^T H w)`` is formed as written (retried with
+    ``w / max|w|`` if that overflows: ``H*`` is invariant to the scale of ``w``),
+    symmetrized, and its eigenvalues computed without eigenvectors. The removed eigenvalue
+    is the one of smallest absolute value (it is ``O(eps ||H||)`` in floating point,
+    possibly slightly negative). Source: Cai, Li & Shen (2019), Sec. 3.
+
+    Parameters
+    ----------
+    H : array_like, shape (d, d)
+        Symmetric positive definite matrix, ``d >= 2``.
+    w_star : array_like, shape (d,)
+        Non-zero minimiser direction.
+
+    Returns
+    -------
+    numpy.ndarray, shape (d - 1,)
+        The non-zero spectrum of ``H*``, ascending.
+
+    Raises
+    ------
+    ValueError
+        Naming ``H`` or ``w_star``: bad shapes or values, ``H`` not positive definite,
+        ``d = 1`` (``H* = 0``: no non-zero eigenvalue, ``kappa*`` undefined), or ``H*``
+        not representable in float64.
     """
     A = _spd_checked(H, "H")[0]  # the factor proved definiteness; not kept alive
-    Hs = effective_hessian(A, w_star)
-    lam = np.linalg.eigvalsh(Hs)
-    if lam.shape[0] < 2:
-        raise ValueError("H must be at least 2 x 2 for the effective spectrum to be non-empty")
+    w = finite_vector(w_star, "w_star", A.shape[0])
+    if not np.any(w):
+        raise ValueError("w_star must be non-zero")
+    if A.shape[0] < 2:
+        raise ValueError(
+            "H must be at least 2 x 2: for d = 1, H* = 0 has no non-zero eigenvalue "
+            "(kappa* is undefined)"
+        )
+    with np.errstate(all="ignore"):
+        Hs = _h_star_unscaled(A, w)
+        if not np.isfinite(Hs).all():
+            del Hs
+            Hs = _h_star_unscaled(A, w / np.max(np.abs(w)))
+    if not np.isfinite(Hs).all():
+        raise ValueError("H: H* = H - H w w^T H / (w^T H w) overflows float64 (rescale H)")
+    S = Hs + Hs.T
+    del Hs
+    S *= 0.5
+    lam = np.linalg.eigvalsh(S)
     return np.delete(lam, int(np.argmin(np.abs(lam))))
+
+
+def _kappa_star_dense(H: object, w_star: object) -> float:
+    lam = effective_spectrum(H, w_star)
+    with np.errstate(all="ignore"):
+        out = float(lam[-1] / lam[0])
+    if not (lam[0] > 0 and np.isfinite(out)):
+        raise ValueError(
+            "H and w_star: lambda_min^+(H*) is zero or below float64 resolution, so kappa* "
+            "is not representable (H numerically singular or too ill-conditioned)"
+        )
+    return out
 
 
 def effective_condition_number(
@@ -192,19 +258,30 @@ def effective_condition_number(
         return res if return_certificate else float(res.kappa_star)
     if return_certificate:
         raise ValueError("return_certificate needs method='matrix-free' (or 'auto')")
-    lam = effective_spectrum(H, w_star)
-    if lam[0] <= 0.0:
-        raise ValueError(
-            "H: the effective Hessian has a second (near-)zero eigenvalue; H is numerically singular"
-        )
-    return float(lam[-1] / lam[0])
+    return _kappa_star_dense(H, w_star)
 
 
-def effective_conditioning_any(H: object, w_star: object, *, rng: object = 0):
+def effective_conditioning_any(
+    H: object, w_star: object, *, rng: object = 0
+) -> EffectiveConditioning:
     """Matrix-free ``kappa*`` with certificates for an array or an operator ``H``.
 
     Array: Cholesky factor for ``H^{-1}``; ``SpectralOperator`` (structured ``H``): the
     secular equation in its eigenbasis; other ``LinearOperator``: CG solves.
+
+    Parameters
+    ----------
+    H : array_like or LinearOperator
+        Symmetric positive definite ``(d, d)``.
+    w_star : (d,) array_like
+        Non-zero minimiser direction.
+    rng : int or Generator
+        Seed of the Lanczos start vectors.
+
+    Returns
+    -------
+    EffectiveConditioning
+        ``kappa*`` and the certified extremes of ``spec+(H*)``.
     """
     from .matfree import effective_conditioning
 

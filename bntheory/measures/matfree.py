@@ -98,6 +98,22 @@ def cg_solve(
 
     Raises ValueError naming ``H`` when CG does not reach ``rtol`` within ``maxiter``
     (default ``max(10 d, 1000)``) iterations (H not positive definite, or too ill-conditioned).
+
+    Parameters
+    ----------
+    op : LinearOperator
+        Symmetric positive definite ``H``.
+    b : numpy.ndarray
+        Right-hand side.
+    rtol : float
+        Relative residual to reach.
+    maxiter : int, optional
+        Iteration cap.
+
+    Returns
+    -------
+    tuple
+        ``(x, ||H x - b|| / ||b||)``.
     """
     d = op.shape[0]
     nb = float(np.linalg.norm(b))
@@ -140,6 +156,20 @@ def lambda_max(op: object, *, rng: object = 0, tol: float = 0.0) -> EigenCertifi
     """Largest eigenvalue of a symmetric operator by Lanczos (ARPACK ``eigsh``, seeded ``v0``).
 
     ``tol`` is ARPACK's relative accuracy (0: machine precision).
+
+    Parameters
+    ----------
+    op : LinearOperator or array_like
+        Symmetric ``(d, d)``.
+    rng : int or Generator
+        Seed of the start vector.
+    tol : float
+        ARPACK relative accuracy (0: machine precision).
+
+    Returns
+    -------
+    EigenCertificate
+        The value, its relative residual and the method.
     """
     A, _ = as_operator(op, "op")
     tol = positive_float(tol, "tol", allow_zero=True)
@@ -168,6 +198,24 @@ def lambda_min(
     ``solve(b)`` applies ``H^{-1}`` (a Cholesky factor, an exact structured inverse); without
     it, conjugate gradients to ``cg_rtol``. The certificate is the relative residual of the
     Ritz pair in ``H`` itself.
+
+    Parameters
+    ----------
+    op : LinearOperator or array_like
+        Symmetric positive definite ``(d, d)``.
+    solve : callable, optional
+        ``b -> H^{-1} b``.
+    rng : int or Generator
+        Seed of the start vector.
+    tol : float
+        ARPACK relative accuracy.
+    cg_rtol : float
+        CG tolerance when ``solve`` is not given.
+
+    Returns
+    -------
+    EigenCertificate
+        The value, its relative residual in ``H`` and the method.
     """
     A, _ = as_operator(op, "op")
     tol = positive_float(tol, "tol", allow_zero=True)
@@ -196,6 +244,18 @@ def secular_extremes(lam: object, z: object) -> tuple[EigenCertificate, EigenCer
     and bisected to adjacent float64 numbers, in coordinates relative to the left pole.
     The residual of a secular root ``t`` with vector ``v_i = z_i/(lam_i - t)`` is
     ``||z|| |f(t)| / (|t| ||v||)``.
+
+    Parameters
+    ----------
+    lam : (d,) array_like
+        Eigenvalues of ``H`` (positive).
+    z : (d,) array_like
+        ``diag(lam) c / sqrt(c^T diag(lam) c)``, ``c`` the eigen-coordinates of ``w*``.
+
+    Returns
+    -------
+    tuple
+        ``(lambda_max, lambda_min^+)`` certificates.
     """
     lam = finite_vector(lam, "lam")
     z = finite_vector(z, "z", lam.shape[0])

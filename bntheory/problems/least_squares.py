@@ -11,35 +11,29 @@ import numpy as np
 import scipy.linalg
 from scipy.sparse.linalg import LinearOperator
 
-from bntheory._checks import as_int, as_matrix, as_real, as_spd, as_vector
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_real, as_spd, as_vector
 
-from .operators import HouseholderBasis, SampleOperator, SpectralOperator
+from .ls_data import LeastSquaresFromData, frozen
+from .ls_generators import LeastSquaresGenerators
+from .ls_instances import (  # noqa: F401  (re-exported: the import paths of earlier versions)
+    CG_TOL,
+    DENSE_EIG_MAX_DIM,
+    FROM_SAMPLES_DENSE_MAX_DIM,
+    ILL_CONDITIONED_ARRAYS,
+    ILL_CONDITIONED_MAX_BYTES,
+    LEAN_MIN_DIM,
+)
+from .ls_instances import alignment as _alignment  # noqa: F401
+from .ls_instances import as_sparse_samples as _as_sparse_samples  # noqa: F401
+from .ls_instances import generator_args as _generator_args  # noqa: F401
+from .ls_instances import spectrum_of as _spectrum  # noqa: F401
 
 __all__ = ["LeastSquares"]
 
 Array = np.ndarray
 
-#: Default cap, in bytes, on the peak memory of :meth:`LeastSquares.ill_conditioned`
-#: (``max_bytes=`` overrides it): about ``ILL_CONDITIONED_ARRAYS`` dense ``d x d`` float64
-#: arrays live at once (Gaussian draw, QR factors, H and its validation copies), i.e.
-#: ``64 d^2`` bytes: 2 GiB allows ``d`` up to about 5,800.
-ILL_CONDITIONED_MAX_BYTES = 2 * 1024**3
-ILL_CONDITIONED_ARRAYS = 8
-_SPECTRA = ("geometric", "linear", "two-cluster", "spiked")
-#: Above this dimension ``L``, ``mu`` and ``kappa`` of a dense ``H`` come from Lanczos
-#: (``lambda_max``) and Lanczos on ``H^{-1}`` by the Cholesky factor (``lambda_min``), not
-#: from a full ``eigvalsh`` (which is kept below it, as the reference).
-DENSE_EIG_MAX_DIM = 1000
-#: ``from_samples(..., matrix_free=None)`` keeps a dense ``H`` up to this dimension.
-FROM_SAMPLES_DENSE_MAX_DIM = 4000
-#: Default relative residual of the conjugate-gradient solve for ``w*`` in
-#: :meth:`LeastSquares.from_operator` and of the CG solves of matrix-free spectra.
-CG_TOL = 1e-12
-_ALIGN = (None, "random", "top", "bottom", "extremes")
 
-
-class LeastSquares:
+class LeastSquares(LeastSquaresFromData, LeastSquaresGenerators):
     """Population objective ``1/2 E(y - x^T w)^2 = 1/2 w^T H w - u^T w + c/2``.
 
     Parameters
@@ -66,29 +60,49 @@ class LeastSquares:
     """
 
     def __init__(self, H: object, u: object, c: object, *, _eigenvalues: Array | None = None):
-        self.H, self._chol = as_spd(H, "H")
+        H, chol = as_spd(H, "H")
+        dim = H.shape[0]
+        self._set_dense(H, chol, as_vector(u, "u", dim), as_real(c, "c"), _eigenvalues)
+
+    def _set_dense(self, H: Array, chol: Array, u: Array, c: float, eig: Array | None) -> None:
+        # The stored arrays are read-only (issue 11): ``ls.H[0, 0] = 99`` raises instead of
+        # changing ``loss`` while ``w*``, ``kappa`` and the Cholesky factor stay stale.
+        self.H = frozen(H, copy=False)
+        self._chol = frozen(chol, copy=False)
         self.dim = self.H.shape[0]
-        self.u = as_vector(u, "u", self.dim)
-        self.c = as_real(c, "c")
+        self.u = frozen(u)
+        self.c = c
         with np.errstate(all="ignore"):
-            self.w_star = scipy.linalg.cho_solve((self._chol, True), self.u)
-            self.q = float(self.u @ self.w_star)
-        if not (np.all(np.isfinite(self.w_star)) and np.isfinite(self.q)):
+            w_star = scipy.linalg.cho_solve((self._chol, True), self.u)
+            self.q = float(self.u @ w_star)
+        if not (np.all(np.isfinite(w_star)) and np.isfinite(self.q)):
             raise ValueError(
                 "u and H give an optimum w* = H^-1 u or u^T H^-1 u that overflows float64 "
                 "(rescale u or H)"
             )
+        self.w_star = frozen(w_star, copy=False)
         if self.c < self.q - 1e-10 * max(abs(self.q), 1.0):
             raise ValueError(
                 f"c must be >= u^T H^-1 u = {self.q:.6g} (E[y^2] >= explained part), got {self.c}"
             )
         # J* = (c - q)/2, clipped at 0 against round-off when c == q.
         self.J_star = max(0.5 * (self.c - self.q), 0.0)
-        self._eig = None if _eigenvalues is None else np.sort(np.asarray(_eigenvalues, float))
-        self._eig_given = _eigenvalues is not None
+        self._eig = None if eig is None else frozen(np.sort(np.asarray(eig, float)), copy=False)
+        self._eig_given = eig is not None
         self.X: Array | None = None
         self.y: Array | None = None
         self._init_extras(matrix_free=False)
+
+    @classmethod
+    def _from_dense_parts(
+        cls, H: Array, chol: Array, u: Array, c: float, w_star: Array, eig: Array
+    ) -> LeastSquares:
+        """A dense problem from a generator that built ``H`` exactly symmetric, its
+        Cholesky factor and the exact ``w*`` (no validation copies: ``H`` and ``chol``
+        are kept, not copied)."""
+        self = cls.__new__(cls)
+        self._set_dense(H, chol, u, c, eig)
+        return self._with_w_star(w_star)
 
     def _init_extras(self, *, matrix_free: bool) -> None:
         self.matrix_free = matrix_free
@@ -116,7 +130,18 @@ class LeastSquares:
 
     def solve(self, b: object) -> Array:
         """``H^{-1} b``: Cholesky when dense, exact for a structured ``H``, else CG to
-        :data:`CG_TOL` (relative residual)."""
+        :data:`CG_TOL` (relative residual).
+
+        Parameters
+        ----------
+        b : (d,) array_like
+            Right-hand side.
+
+        Returns
+        -------
+        numpy.ndarray, shape (d,)
+            ``H^{-1} b``.
+        """
         b = as_vector(b, "b", self.dim)
         if self._chol is not None:
             return scipy.linalg.cho_solve((self._chol, True), b, check_finite=False)
@@ -139,7 +164,7 @@ class LeastSquares:
                     "H is matrix-free: its full spectrum is not computed (use L, mu, kappa "
                     "or measures.top_eigenvalues(problem.H, k))"
                 )
-            self._eig = np.linalg.eigvalsh(self.H)
+            self._eig = frozen(np.linalg.eigvalsh(self.H), copy=False)
         return self._eig
 
     @property
@@ -171,10 +196,13 @@ class LeastSquares:
         definite). Then it is recomputed from the Cholesky factor ``H = C C^T``:
         ``lambda_min = 1 / ||C^{-1}||_2^2``, whose largest singular value is accurate.
 
-        A dense ``H`` uses ``eigvalsh`` at every ``d``: Lanczos on ``H^{-1}`` by Cholesky
-        solves was measured slower here (23.5 s vs 6.9 s at d = 4000, geometric spectrum,
-        one BLAS thread: the solves are memory-bound and a clustered bottom needs ~160 of
-        them). A matrix-free ``H`` uses Lanczos on ``H^{-1}`` (exact structured inverse or
+        A dense ``H`` uses the eigenvalues-only ``eigvalsh`` at every ``d`` (cached, so
+        ``kappa`` and the ``"2/(L+mu)"`` step rule pay for it once), unless a generator
+        gave the spectrum (then nothing is computed). Decision (issue 13): Lanczos on
+        ``H^{-1}`` by solves with the stored Cholesky factor (shift-invert at 0) was
+        measured slower here (23.5 s vs 6.9 s at d = 4000, geometric spectrum, one BLAS
+        thread: the triangular solves are memory-bound and a clustered bottom needs ~160
+        of them), so it is not used for arrays. A matrix-free ``H`` uses Lanczos on ``H^{-1}`` (exact structured inverse or
         CG to 1e-12), certificate in ``spectrum_certificates["mu"]``.
         """
         if self._eig is None and self.matrix_free:
@@ -222,7 +250,21 @@ class LeastSquares:
         return as_vector(w, "w", self.dim)
 
     def loss_grad_gap(self, w: Array) -> tuple[float, Array, float]:
-        """Loss, gradient and optimality gap at ``w`` from one matrix-vector product."""
+        """Loss, gradient and optimality gap at ``w`` from one matrix-vector product.
+
+        Unchecked (the solvers' inner loop: no validation, overflow gives inf / NaN that
+        ``solve`` reports as divergence).
+
+        Parameters
+        ----------
+        w : numpy.ndarray, shape (d,)
+            A float64 point.
+
+        Returns
+        -------
+        tuple
+            ``(loss, gradient, gap)``.
+        """
         d = w - self.w_star
         g = self.H @ d
         gap = 0.5 * float(d @ g)
@@ -237,26 +279,72 @@ class LeastSquares:
         return out
 
     def loss(self, w: object) -> float:
-        """``1/2 w^T H w - u^T w + c/2`` (evaluated as ``J* + gap``)."""
+        """``1/2 w^T H w - u^T w + c/2`` (evaluated as ``J* + gap``).
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            The weight.
+
+        Returns
+        -------
+        float
+            The population loss.
+        """
         w = self._w(w)
         with np.errstate(all="ignore"):
             return self._checked(self.loss_grad_gap(w)[0], "w")
 
     def grad(self, w: object) -> Array:
-        """``H w - u`` (evaluated as ``H (w - w*)``)."""
+        """``H w - u`` (evaluated as ``H (w - w*)``).
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            The weight.
+
+        Returns
+        -------
+        numpy.ndarray, shape (d,)
+            The gradient.
+        """
         w = self._w(w)
         with np.errstate(all="ignore"):
             return self._checked(self.H @ (w - self.w_star), "w")
 
     def hvp(self, w: object, v: object) -> Array:
-        """``H v``."""
+        """``H v`` (the Hessian is constant).
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            The point (validated, unused).
+        v : (d,) array_like
+            The direction.
+
+        Returns
+        -------
+        numpy.ndarray, shape (d,)
+            ``H v``.
+        """
         self._w(w)
         v = as_vector(v, "v", self.dim)
         with np.errstate(all="ignore"):
             return self._checked(self.H @ v, "v")
 
     def hessian(self, w: object | None = None) -> Array:
-        """``H`` (constant); a matrix-free ``H`` is materialised only up to d = 4000."""
+        """``H`` (constant); a matrix-free ``H`` is materialised only up to d = 4000.
+
+        Parameters
+        ----------
+        w : (d,) array_like, optional
+            Unused (the Hessian is constant).
+
+        Returns
+        -------
+        numpy.ndarray, shape (d, d)
+            A writable copy of ``H``.
+        """
         if self.matrix_free:
             if self.dim > FROM_SAMPLES_DENSE_MAX_DIM:
                 raise ValueError(
@@ -271,7 +359,18 @@ class LeastSquares:
         """Cai's ``kappa*`` of this instance with certificates (matrix-free, see
         :func:`bntheory.measures.matfree.effective_conditioning`): the secular equation
         when the eigendecomposition is known (structured generators), Lanczos on ``H*``
-        and on ``P H^{-1} P`` by the Cholesky factor (dense) or CG (operators) otherwise."""
+        and on ``P H^{-1} P`` by the Cholesky factor (dense) or CG (operators) otherwise.
+
+        Parameters
+        ----------
+        rng : int or Generator
+            Seed of the Lanczos start vectors.
+
+        Returns
+        -------
+        bntheory.measures.matfree.EffectiveConditioning
+            ``kappa*``, ``lambda_max(H*)``, ``lambda_min^+(H*)`` and their residuals.
+        """
         from bntheory.measures.matfree import effective_conditioning
 
         if self._eig_coords is not None and self._eig is not None:
@@ -279,7 +378,18 @@ class LeastSquares:
         return effective_conditioning(self.operator, self.w_star, solve=self.solve, rng=rng)
 
     def gap(self, w: object) -> float:
-        """``J_0(w) - J* = 1/2 (w - w*)^T H (w - w*)``, without cancellation."""
+        """``J_0(w) - J* = 1/2 (w - w*)^T H (w - w*)``, without cancellation.
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            The weight.
+
+        Returns
+        -------
+        float
+            The optimality gap.
+        """
         w = self._w(w)
         with np.errstate(all="ignore"):
             return self._checked(self.loss_grad_gap(w)[2], "w")
@@ -287,478 +397,3 @@ class LeastSquares:
     def __repr__(self) -> str:
         mf = ", matrix_free=True" if self.matrix_free else ""
         return f"LeastSquares(dim={self.dim}, J_star={self.J_star:.4g}{mf})"
-
-    # ------------------------------------------------------------------ matrix-free
-    @classmethod
-    def _from_parts(
-        cls,
-        op: LinearOperator,
-        u: Array,
-        c: float,
-        w_star: Array,
-        *,
-        eigenvalues: Array | None = None,
-        solve=None,
-        w_star_residual: float | None = None,
-    ) -> LeastSquares:
-        self = cls.__new__(cls)
-        self.H = op
-        self._chol = None
-        self.dim = int(op.shape[0])
-        self.u = u
-        self.c = c
-        self.w_star = w_star
-        self.q = float(u @ w_star)
-        if not np.isfinite(self.q):
-            raise ValueError("u: u^T H^-1 u overflows float64 (rescale u or H)")
-        if self.c < self.q - 1e-10 * max(abs(self.q), 1.0):
-            raise ValueError(
-                f"c must be >= u^T H^-1 u = {self.q:.6g} (E[y^2] >= explained part), got {self.c}"
-            )
-        self.J_star = max(0.5 * (self.c - self.q), 0.0)
-        self._eig = None if eigenvalues is None else np.sort(np.asarray(eigenvalues, float))
-        self._eig_given = eigenvalues is not None
-        self.X = None
-        self.y = None
-        self._init_extras(matrix_free=True)
-        self._solve_fn = solve
-        self.w_star_residual = w_star_residual
-        return self
-
-    @classmethod
-    def from_operator(
-        cls,
-        H_op: object,
-        u: object,
-        c: object,
-        *,
-        w_star: object | None = None,
-        tol: float = CG_TOL,
-        maxiter: int | None = None,
-        eigenvalues: object | None = None,
-    ) -> LeastSquares:
-        """Least squares whose ``H`` is only available as products ``H v`` (never formed).
-
-        Parameters
-        ----------
-        H_op : scipy.sparse.linalg.LinearOperator, shape (d, d)
-            Symmetric positive definite ``H`` (or anything ``aslinearoperator`` accepts).
-        u : (d,) array_like
-            ``E[x y]``.
-        c : float
-            ``E[y^2] >= u^T H^{-1} u``.
-        w_star : (d,) array_like, optional
-            The optimum ``H^{-1} u`` when known exactly; otherwise conjugate gradients to
-            the relative residual ``||H w* - u|| <= tol ||u||``.
-        tol : float
-            CG tolerance (default :data:`CG_TOL` = 1e-12). The achieved relative residual
-            (recomputed, not CG's recursive estimate) is stored as ``w_star_residual``, the
-            certificate; the loss gap ``J(w) - J*`` of any ``w`` is then exact up to
-            ``O(w_star_residual * ||u|| ||w - w*||)``.
-        maxiter : int, optional
-            CG iteration cap (default ``max(10 d, 1000)``).
-        eigenvalues : (d,) array_like, optional
-            The spectrum of ``H`` when known (then ``L``, ``mu``, ``kappa`` are exact).
-
-        Returns
-        -------
-        LeastSquares
-            ``matrix_free = True``; ``H`` is the operator; ``hessian()`` materialises it only
-            for ``d <= 4000``.
-        """
-        from scipy.sparse.linalg import aslinearoperator
-
-        from bntheory.measures.matfree import cg_solve
-
-        if not isinstance(H_op, LinearOperator):
-            try:
-                H_op = aslinearoperator(H_op)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"H_op must be a LinearOperator (or a matrix), got {type(H_op).__name__}"
-                ) from exc
-        if len(H_op.shape) != 2 or H_op.shape[0] != H_op.shape[1] or H_op.shape[0] == 0:
-            raise ValueError(f"H_op must be square and non-empty, got shape {H_op.shape}")
-        if np.issubdtype(np.dtype(H_op.dtype), np.complexfloating):
-            raise TypeError(f"H_op must be real, got dtype {H_op.dtype}")
-        d = int(H_op.shape[0])
-        u = as_vector(u, "u", d)
-        c = as_real(c, "c")
-        tol = as_real(tol, "tol", positive=True)
-        if maxiter is not None:
-            maxiter = as_int(maxiter, "maxiter")
-        eig = None if eigenvalues is None else as_vector(eigenvalues, "eigenvalues", d)
-        if eig is not None and not np.all(eig > 0):
-            raise ValueError("eigenvalues must be > 0 (H positive definite)")
-        with np.errstate(all="ignore"):
-            if w_star is None:
-                ws, res = cg_solve(H_op, u, rtol=tol, maxiter=maxiter)
-            else:
-                ws = as_vector(w_star, "w_star", d)
-                nu = float(np.linalg.norm(u))
-                res = float(np.linalg.norm(H_op.matvec(ws) - u)) / nu if nu > 0 else 0.0
-        if not np.all(np.isfinite(ws)):
-            raise ValueError("H_op and u: w* = H^-1 u overflows float64")
-        if np.any(ws) and not float(ws @ H_op.matvec(ws)) > 0:
-            raise ValueError("H_op must be positive definite (w*^T H w* <= 0)")
-        solve = H_op.solve if hasattr(H_op, "solve") else None
-        return cls._from_parts(H_op, u, c, ws, eigenvalues=eig, solve=solve, w_star_residual=res)
-
-    @classmethod
-    def structured(
-        cls,
-        dim: int,
-        kappa: float,
-        spectrum: str = "geometric",
-        *,
-        align: str | float | None = None,
-        noise: float = 1.0,
-        n_reflections: int = 4,
-        rng: int | np.random.Generator | None = None,
-    ) -> LeastSquares:
-        """Ill-conditioned instance of any ``kappa`` at any ``d`` in ``O(d)`` memory.
-
-        ``H = Q diag(lambda) Q^T`` with ``Q`` a product of ``n_reflections`` Householder
-        reflections along Gaussian directions (``O(k d)`` memory and time per product;
-        :class:`~bntheory.problems.operators.HouseholderBasis`), ``lambda`` and the
-        alignment of ``w*`` exactly as in :meth:`ill_conditioned` (same ``spectrum`` and
-        ``align`` options). ``w* = Q coef`` and ``u = Q (lambda coef)`` are exact, so
-        ``L``, ``mu``, ``kappa`` are the constructed ones and ``kappa*`` comes from the
-        secular equation (:meth:`effective_conditioning`). The eigenvectors are not
-        Haar-distributed (``Q`` differs from the identity by a rank-``k`` term).
-        """
-        dim = as_int(dim, "dim")
-        kappa, noise = _generator_args(dim, kappa, spectrum, noise)
-        k = as_int(n_reflections, "n_reflections", minimum=0)
-        gen = as_generator(rng)
-        lam = _spectrum(dim, kappa, spectrum)
-        if not np.all(lam > 0):
-            raise ValueError(f"kappa={kappa:g}: the smallest eigenvalue 1/kappa underflows float64")
-        basis = HouseholderBasis.random(dim, k, gen) if k else None
-        coef = _alignment(dim, align, gen)
-        op = SpectralOperator(lam, basis)
-        w_star = op.from_eigen(coef)
-        u = op.from_eigen(lam * coef)
-        q = float(coef @ (lam * coef))
-        prob = cls._from_parts(op, u, q + noise, w_star, eigenvalues=lam, solve=op.solve)
-        prob._eig = lam  # ascending by construction; coordinates below match this order
-        prob._eig_coords = coef
-        prob.q = q
-        prob.J_star = 0.5 * noise
-        prob.w_star_residual = 0.0
-        return prob
-
-    # ------------------------------------------------------------------ constructors
-    @classmethod
-    def from_samples(
-        cls,
-        X: object,
-        y: object,
-        *,
-        center: bool = False,
-        matrix_free: bool | None = None,
-        tol: float = CG_TOL,
-    ) -> LeastSquares:
-        """Population of the empirical distribution of the samples ``(X, y)``.
-
-        ``H = X^T X / n``, ``u = X^T y / n``, ``c = y^T y / n`` (biased 1/n moments, no
-        intercept). With ``center=True`` the column means of ``X`` and the mean of ``y``
-        are subtracted first, so ``H`` is the empirical covariance (the statistics that
-        population BN of ``x^T w`` uses). The samples are kept as ``.X`` and ``.y`` (after
-        centering), which mini-batch BNGD needs.
-
-        Parameters
-        ----------
-        X : (n, d) array_like or scipy.sparse matrix
-        y : (n,) array_like
-        center : bool
-        matrix_free : bool, optional
-            ``True``: ``H`` is never formed; it is the operator
-            ``v -> X^T (X v) / n - m (m^T v)`` (:class:`~bntheory.problems.operators.SampleOperator`,
-            ``m`` the column means when ``center``, else 0) and ``w*`` comes from conjugate
-            gradients to relative residual ``tol`` (certificate ``w_star_residual``).
-            ``None`` (default): matrix-free when ``X`` is sparse or
-            ``d > FROM_SAMPLES_DENSE_MAX_DIM`` (4000), dense otherwise (as before).
-            A sparse ``X`` with ``center=True`` stays sparse: ``.X`` is then the
-            UNcentred matrix and ``.x_mean`` the column means (mini-batch BNGD centres each
-            batch, which is invariant to that shift).
-        tol : float
-            CG tolerance of the matrix-free path.
-        """
-        sparse = hasattr(X, "tocsr") and hasattr(X, "nnz")
-        if matrix_free is not None and not isinstance(matrix_free, bool):
-            raise TypeError(f"matrix_free must be a bool or None, got {type(matrix_free).__name__}")
-        if sparse:
-            X = _as_sparse_samples(X, "X")
-        else:
-            X = as_matrix(X, "X")
-        n, d = X.shape
-        if matrix_free is None:
-            matrix_free = sparse or d > FROM_SAMPLES_DENSE_MAX_DIM
-        y = as_vector(y, "y", n)
-        if matrix_free:
-            return cls._from_samples_matrix_free(X, y, center=center, sparse=sparse, tol=tol)
-        if sparse:
-            X = X.toarray()
-        with np.errstate(all="ignore"):
-            if center:
-                X = X - X.mean(axis=0)
-                y = y - y.mean()
-            H, u, c = X.T @ X / n, X.T @ y / n, float(y @ y) / n
-        if not (np.all(np.isfinite(H)) and np.all(np.isfinite(u)) and np.isfinite(c)):
-            raise ValueError("X and y: the second moments overflow float64 (rescale X or y)")
-        try:
-            prob = cls(H, u, c)
-        except ValueError as exc:
-            raise ValueError(
-                f"X must have full column rank (n >= d = {d} independent rows): {exc}"
-            ) from exc
-        prob.X, prob.y = X.copy(), y.copy()
-        return prob
-
-    @classmethod
-    def _from_samples_matrix_free(
-        cls, X: object, y: Array, *, center: bool, sparse: bool, tol: float
-    ) -> LeastSquares:
-        n, d = X.shape
-        mean = None
-        with np.errstate(all="ignore"):
-            if center:
-                mean = np.asarray(X.mean(axis=0), float).ravel()
-                if not sparse:
-                    X = X - mean
-                    mean = None
-                y = y - y.mean()
-            u = np.asarray(X.T @ y, float).ravel() / n
-            if mean is not None:
-                u = u - mean * float(y.sum()) / n  # y is centred: sum(y) = 0 up to rounding
-            c = float(y @ y) / n
-        if not (np.all(np.isfinite(u)) and np.isfinite(c)):
-            raise ValueError("X and y: the second moments overflow float64 (rescale X or y)")
-        op = SampleOperator(X, mean)
-        try:
-            prob = cls.from_operator(op, u, c, tol=tol)
-        except ValueError as exc:
-            raise ValueError(
-                f"X must have full column rank (n >= d = {d} independent rows): {exc}"
-            ) from exc
-        prob.X, prob.y = (X if sparse else X.copy()), y.copy()
-        prob.x_mean = mean
-        return prob
-
-    @classmethod
-    def ill_conditioned(
-        cls,
-        dim: int,
-        kappa: float,
-        spectrum: str = "geometric",
-        *,
-        basis: str = "random",
-        align: str | float | None = None,
-        noise: float = 1.0,
-        rng: int | np.random.Generator | None = None,
-        max_bytes: int | None = None,
-    ) -> LeastSquares:
-        """Random instance with prescribed spectrum of ``H`` and alignment of ``w*``.
-
-        Parameters
-        ----------
-        dim : int
-            Dimension ``d >= 1`` (``d = 1`` needs ``kappa = 1``).
-        kappa : float
-            Condition number ``>= 1``. Eigenvalues lie in ``[1/kappa, 1]`` (so ``L = 1``).
-        spectrum : {"geometric", "linear", "two-cluster", "spiked"}
-            ``geometric``: ``kappa^{-(d-1-i)/(d-1)}``; ``linear``: evenly spaced;
-            ``two-cluster``: ``floor(d/2)`` eigenvalues at ``1/kappa``, the rest at 1;
-            ``spiked``: one eigenvalue 1, the other ``d-1`` geometric in
-            ``[1/kappa, min(1, 10/kappa)]``.
-        basis : {"random", "identity"}
-            Eigenvectors: Haar-random orthogonal (QR with sign fix) or the standard basis.
-        align : None, "random", "top", "bottom", "extremes" or float in [0, 1]
-            Direction of ``w*`` (unit norm) in the eigenbasis: random Gaussian (None /
-            "random"), the top or bottom eigenvector, ``(v_min + v_max)/sqrt(2)``, or a float
-            ``t`` mixing a random unit direction ``r`` with the top one:
-            ``w* ∝ (1 - t) r + t v_max``. Aligning ``w*`` with an isolated eigenvalue
-            ("spiked" + "top") makes Cai's ``kappa*`` much smaller than ``kappa``.
-        noise : float
-            Residual variance: ``c = q + noise``, so ``J* = noise / 2``.
-        rng : int, Generator or None
-            Seed.
-        max_bytes : int, optional
-            Largest accepted peak memory, estimated as ``8 * 8 d^2`` bytes (eight dense
-            ``d x d`` float64 arrays); default :data:`ILL_CONDITIONED_MAX_BYTES` (2 GiB,
-            ``d`` up to about 5,800). A larger ``dim`` raises ValueError before anything
-            is allocated; pass a larger ``max_bytes`` on purpose.
-
-        Raises
-        ------
-        ValueError
-            Bad arguments (named); ``dim`` above the memory limit; ``kappa`` so large that
-            ``H`` is not numerically positive definite in float64 (random basis: about
-            ``kappa > 1e15``; identity basis: ``1/kappa`` below the float64 range).
-        """
-        dim = as_int(dim, "dim")
-        limit = ILL_CONDITIONED_MAX_BYTES if max_bytes is None else as_int(max_bytes, "max_bytes")
-        need = ILL_CONDITIONED_ARRAYS * 8 * dim * dim
-        if need > limit:
-            raise ValueError(
-                f"dim={dim} needs about {need / 1e9:.3g} GB at peak ({ILL_CONDITIONED_ARRAYS} "
-                f"dense d x d float64 arrays), above max_bytes={limit}; pass a larger "
-                "max_bytes to allow it"
-            )
-        kappa, noise = _generator_args(dim, kappa, spectrum, noise)
-        if basis not in ("random", "identity"):
-            raise ValueError(f"basis must be 'random' or 'identity', got {basis!r}")
-        gen = as_generator(rng)
-        lam = _spectrum(dim, kappa, spectrum)
-        if basis == "random":
-            Q, R = np.linalg.qr(gen.standard_normal((dim, dim)))
-            Q = Q * np.sign(np.diag(R))
-        else:
-            Q = np.eye(dim)
-        coef = _alignment(dim, align, gen)
-        w_star = Q @ coef
-        H = (Q * lam) @ Q.T
-        H = 0.5 * (H + H.T)
-        u = Q @ (lam * coef)
-        q = float(coef @ (lam * coef))
-        if not np.all(lam > 0):
-            raise ValueError(f"kappa={kappa:g}: the smallest eigenvalue 1/kappa underflows float64")
-        try:
-            prob = cls(H, u, q + noise, _eigenvalues=lam)
-        except ValueError as exc:
-            raise ValueError(
-                f"kappa={kappa:g} is too large for dim={dim} with basis={basis!r}: "
-                f"H = Q diag(lambda) Q^T is not numerically positive definite in float64 "
-                f"({exc}); use a smaller kappa or basis='identity'"
-            ) from exc
-        return prob._with_w_star(w_star)
-
-    @classmethod
-    def heterogeneous_features(
-        cls,
-        dim: int,
-        *,
-        scale_ratio: float | None = None,
-        growth: float | None = None,
-        correlation: float | str = 0.0,
-        noise: float = 1.0,
-        rng: int | np.random.Generator | None = None,
-    ) -> LeastSquares:
-        """Features with exponentially increasing standard deviations: ``H = D C D``.
-
-        The setting the reference article describes for Cai et al.'s experiments
-        ("features generated with heterogeneous variances (e.g. exponentially increasing
-        scales)"). ``D = diag(s)`` with ``s_i = scale_ratio^{i/(d-1)}`` (default ratio 100)
-        or ``s_i = growth^i``; ``C`` is the identity (``correlation=0``), the equicorrelation
-        matrix ``(1-r) I + r 1 1^T`` (float ``0 <= r < 1``), or ``"random"``: a Wishart
-        matrix with ``2d`` degrees of freedom normalized to unit diagonal. The teacher is
-        ``w* ~ N(0, I_d / d)``; ``u = H w*``; ``c = q + noise``.
-        """
-        dim = as_int(dim, "dim")
-        if scale_ratio is not None and growth is not None:
-            raise ValueError("give only one of scale_ratio and growth")
-        gen = as_generator(rng)
-        if growth is not None:
-            growth = as_real(growth, "growth", positive=True)
-            s = growth ** np.arange(dim, dtype=float)
-        else:
-            ratio = (
-                100.0 if scale_ratio is None else as_real(scale_ratio, "scale_ratio", positive=True)
-            )
-            s = ratio ** (np.arange(dim) / max(dim - 1, 1))
-        if isinstance(correlation, str):
-            if correlation != "random":
-                raise ValueError(
-                    f"correlation must be a float in [0, 1) or 'random', got {correlation!r}"
-                )
-            G = gen.standard_normal((dim, 2 * dim))
-            W = G @ G.T
-            dd = np.sqrt(np.diag(W))
-            C = W / np.outer(dd, dd)
-        else:
-            r = as_real(correlation, "correlation")
-            if not 0 <= r < 1:
-                raise ValueError(f"correlation must be in [0, 1), got {r}")
-            C = (1 - r) * np.eye(dim) + r * np.ones((dim, dim))
-        H = s[:, None] * C * s[None, :]
-        w_star = gen.standard_normal(dim) / np.sqrt(dim)
-        u = H @ w_star
-        noise = as_real(noise, "noise", nonneg=True)
-        return cls(H, u, float(w_star @ u) + noise)
-
-    def _with_w_star(self, w_star: Array) -> LeastSquares:
-        # The generators know w* exactly; replacing the Cholesky solve removes its error.
-        self.w_star = np.asarray(w_star, float)
-        return self
-
-
-def _generator_args(
-    dim: int, kappa: object, spectrum: object, noise: object
-) -> tuple[float, float]:
-    """Validated ``(kappa, noise)`` of the generators (``spectrum`` checked too)."""
-    kappa = as_real(kappa, "kappa")
-    if kappa < 1:
-        raise ValueError(f"kappa must be >= 1, got {kappa}")
-    if dim == 1 and kappa != 1:
-        raise ValueError("kappa must be 1 when dim == 1")
-    noise = as_real(noise, "noise", nonneg=True)
-    if spectrum not in _SPECTRA:
-        raise ValueError(f"spectrum must be one of {_SPECTRA}, got {spectrum!r}")
-    return kappa, noise
-
-
-def _as_sparse_samples(X: object, name: str) -> object:
-    """A scipy.sparse ``X`` as float64 CSR, checked real, 2-D, non-empty and finite."""
-    if np.issubdtype(np.dtype(X.dtype), np.complexfloating):
-        raise TypeError(f"{name} must be real, got complex values (dtype {X.dtype})")
-    if len(X.shape) != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} must be 2-D and non-empty, got shape {X.shape}")
-    try:
-        S = X.tocsr().astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a sparse matrix of real numbers") from exc
-    if not np.isfinite(S.data).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return S
-
-
-def _spectrum(dim: int, kappa: float, kind: str) -> Array:
-    if dim == 1:
-        return np.ones(1)
-    if kind == "geometric":
-        return kappa ** (-(dim - 1 - np.arange(dim)) / (dim - 1))
-    if kind == "linear":
-        return np.linspace(1.0 / kappa, 1.0, dim)
-    if kind == "two-cluster":
-        lam = np.ones(dim)
-        lam[: dim // 2] = 1.0 / kappa
-        return lam
-    # spiked
-    hi = min(1.0, 10.0 / kappa)
-    rest = np.geomspace(1.0 / kappa, hi, dim - 1) if dim > 2 else np.array([1.0 / kappa])
-    return np.sort(np.append(rest, 1.0))
-
-
-def _alignment(dim: int, align: object, gen: np.random.Generator) -> Array:
-    if isinstance(align, str) or align is None:
-        if align not in _ALIGN:
-            raise ValueError(f"align must be one of {_ALIGN} or a float in [0, 1], got {align!r}")
-        if align in (None, "random"):
-            v = gen.standard_normal(dim)
-        else:
-            v = np.zeros(dim)
-            if align in ("top", "extremes"):
-                v[-1] = 1.0
-            if align in ("bottom", "extremes"):
-                v[0] = 1.0
-    else:
-        t = as_real(align, "align")
-        if not 0 <= t <= 1:
-            raise ValueError(f"align must be in [0, 1] when a float, got {t}")
-        r = gen.standard_normal(dim)
-        r /= np.linalg.norm(r)
-        top = np.zeros(dim)
-        top[-1] = 1.0
-        v = (1 - t) * r + t * top
-    return v / np.linalg.norm(v)

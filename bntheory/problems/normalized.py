@@ -85,7 +85,18 @@ class Normalized:
         return float(self.eigenvalues[0])
 
     def split(self, theta: object) -> tuple[float, Array]:
-        """``theta -> (g, w)``; raises ValueError when ``w = 0``."""
+        """``theta -> (g, w)``; raises ValueError when ``w = 0``.
+
+        Parameters
+        ----------
+        theta : (d + 1,) array_like
+            Stacked parameters ``[g, *w]`` (``w`` non-zero).
+
+        Returns
+        -------
+        tuple
+            ``(g, w)``.
+        """
         theta = as_vector(theta, "theta", self.dim)
         w = theta[1:]
         if not np.any(w):
@@ -93,11 +104,28 @@ class Normalized:
         return float(theta[0]), w
 
     @staticmethod
-    def _unit(w: Array) -> tuple[Array, float]:
-        """``(w / c, c)``, ``c`` the power of 2 with ``max|w / c|`` in ``[1/2, 1)`` (exact)."""
+    def unit_scale(w: Array) -> tuple[Array, float]:
+        """``(w / c, c)``, ``c`` the power of 2 with ``max|w / c|`` in ``[1/2, 1)``.
+
+        The division is exact (a power of 2), so a scale-invariant quantity (BN's
+        ``g w / ||w||_S``, Kohler's ``rho``) evaluated at ``w / c`` is the same number
+        without over- or underflow of ``||w||_S`` for huge or tiny ``w``.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            A non-zero finite float64 vector.
+
+        Returns
+        -------
+        tuple
+            ``(w / c, c)``.
+        """
         _, e = np.frexp(float(np.max(np.abs(w))))
         c = float(np.ldexp(1.0, int(e)))
         return w / c, c
+
+    _unit = unit_scale  # the earlier private name
 
     def _split_scaled(self, theta: object) -> tuple[float, Array, float]:
         """``theta -> (g, w / c, c)`` with ``c`` the power of 2 nearest ``max|w|``.
@@ -120,29 +148,99 @@ class Normalized:
 
     @staticmethod
     def stack(g: float, w: Array) -> Array:
-        """``(g, w) -> theta``."""
+        """``(g, w) -> theta``.
+
+        Parameters
+        ----------
+        g : float
+            The length (scale) parameter.
+        w : (d,) array_like
+            The direction.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``[g, *w]``.
+        """
         return np.concatenate([[float(g)], np.asarray(w, float)])
 
     def s_norm(self, w: Array) -> float:
-        """``||w||_S = sqrt(w^T S w)``."""
+        """``||w||_S = sqrt(w^T S w)``.
+
+        Parameters
+        ----------
+        w : numpy.ndarray
+            The direction.
+
+        Returns
+        -------
+        float
+            ``||w||_S``.
+        """
         return float(np.sqrt(w @ (self.S @ w)))
 
     def effective(self, theta: object) -> Array:
-        """Effective weight ``w~ = g w / ||w||_S`` in the original space."""
+        """Effective weight ``w~ = g w / ||w||_S`` in the original space.
+
+        Parameters
+        ----------
+        theta : (d + 1,) array_like
+            Stacked parameters ``[g, *w]`` (``w`` non-zero).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``g w / ||w||_S``.
+        """
         g, w, _ = self._split_scaled(theta)
         return g * w / self.s_norm(w)
 
     # ------------------------------------------------------------------ objective
     def loss(self, theta: object) -> float:
-        """``f(g w / ||w||_S)``."""
+        """``f(g w / ||w||_S)``.
+
+        Parameters
+        ----------
+        theta : (d + 1,) array_like
+            Stacked parameters ``[g, *w]`` (``w`` non-zero).
+
+        Returns
+        -------
+        float
+            ``F(theta) = f(g w / ||w||_S)``.
+        """
         return float(self.base.loss(self.effective(theta)))
 
     def J(self, a: float, w: object) -> float:
-        """Cai et al.'s ``J(a, w)`` (= :meth:`loss` at ``(a, w)``)."""
+        """Cai et al.'s ``J(a, w)`` (= :meth:`loss` at ``(a, w)``).
+
+        Parameters
+        ----------
+        a : float
+            The length ``g``.
+        w : (d,) array_like
+            The direction.
+
+        Returns
+        -------
+        float
+            ``F(a, w)``.
+        """
         return self.loss(self.stack(as_real(a, "a"), as_vector(w, "w", self.base_dim)))
 
     def grad(self, theta: object) -> Array:
-        """Gradient ``((w/n)^T h, (g/n)(h - S w (w^T h)/n^2))``, ``h = grad f(w~)``, ``n = ||w||_S``."""
+        """Gradient ``((w/n)^T h, (g/n)(h - S w (w^T h)/n^2))``, ``h = grad f(w~)``, ``n = ||w||_S``.
+
+        Parameters
+        ----------
+        theta : (d + 1,) array_like
+            Stacked parameters ``[g, *w]`` (``w`` non-zero).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``grad F(theta)``, shape ``(d + 1,)``.
+        """
         g, w, c = self._split_scaled(theta)
         n = self.s_norm(w)
         h = np.asarray(self.base.grad(g * w / n), float)
@@ -153,14 +251,40 @@ class Normalized:
         return self._finite(out)
 
     def partial_g(self, g: float, w: Array) -> float:
-        """``dF/dg`` at ``(g, w)`` (the function Kohler et al.'s bisection zeroes)."""
+        """``dF/dg`` at ``(g, w)`` (the function Kohler et al.'s bisection zeroes).
+
+        Parameters
+        ----------
+        g : float
+            The length.
+        w : numpy.ndarray
+            The direction.
+
+        Returns
+        -------
+        float
+            ``dF/dg`` at ``(g, w)``.
+        """
         # dF/dg is scale invariant in w: evaluate at w / 2^e, max|w / 2^e| in [1/2, 1).
         w, _ = self._unit(w)
         n = self.s_norm(w)
         return float(w @ np.asarray(self.base.grad(g * w / n))) / n
 
     def hvp(self, theta: object, v: object) -> Array:
-        """Hessian-vector product by the chain rule (second-order term of the BN map included)."""
+        """Hessian-vector product by the chain rule (second-order term of the BN map included).
+
+        Parameters
+        ----------
+        theta : (d + 1,) array_like
+            Stacked parameters ``[g, *w]`` (``w`` non-zero).
+        v : (d + 1,) array_like
+            The direction.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Hess F(theta) v``.
+        """
         g, w, c = self._split_scaled(theta)
         v = as_vector(v, "v", self.dim)
         # At the unit-scale point (g, w/c) the Hessian is D H D with D = diag(1, c I):
@@ -203,7 +327,18 @@ class Normalized:
         return self.stack(jt_g + sec_g, jt_w + sec_w)
 
     def hessian(self, theta: object) -> Array:
-        """Dense Hessian from ``dim`` HVPs (small dimensions only), symmetrized."""
+        """Dense Hessian from ``dim`` HVPs (small dimensions only), symmetrized.
+
+        Parameters
+        ----------
+        theta : (d + 1,) array_like
+            Stacked parameters ``[g, *w]`` (``w`` non-zero).
+
+        Returns
+        -------
+        numpy.ndarray
+            The symmetrized dense Hessian, ``(d + 1, d + 1)``.
+        """
         theta = as_vector(theta, "theta", self.dim)
         Hm = np.column_stack([self.hvp(theta, e) for e in np.eye(self.dim)])
         return 0.5 * (Hm + Hm.T)
@@ -219,12 +354,34 @@ class Normalized:
         return self._unit(w)
 
     def rho(self, w: object) -> float:
-        """Kohler et al. (2019), Sec. 3: ``rho(w) = -(u^T w)^2 / (w^T S w)``."""
+        """Kohler et al. (2019), Sec. 3: ``rho(w) = -(u^T w)^2 / (w^T S w)``.
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            Non-zero direction.
+
+        Returns
+        -------
+        float
+            ``rho(w)``.
+        """
         w, _ = self._rho_w(w)  # rho is scale invariant
         return -(float(self.u @ w) ** 2) / float(w @ (self.S @ w))
 
     def grad_rho(self, w: object) -> Array:
-        """``grad rho = -2 (u^T w)/(w^T S w) u + 2 (u^T w)^2/(w^T S w)^2 S w`` (THEORY.md Sec. 3 [D])."""
+        """``grad rho = -2 (u^T w)/(w^T S w) u + 2 (u^T w)^2/(w^T S w)^2 S w`` (THEORY.md Sec. 3 [D]).
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            Non-zero direction.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``grad rho(w)``.
+        """
         # grad rho(w) = grad rho(w / c) / c (rho is scale invariant).
         w, c = self._rho_w(w)
         Sw = self.S @ w
@@ -239,7 +396,18 @@ class Normalized:
         return -self.q
 
     def rho_gap(self, w: object) -> float:
-        """``rho(w) - rho* = min_gamma ||S^{-1}u - gamma w||_S^2`` (no cancellation, THEORY.md Sec. 3 [D])."""
+        """``rho(w) - rho* = min_gamma ||S^{-1}u - gamma w||_S^2`` (no cancellation, THEORY.md Sec. 3 [D]).
+
+        Parameters
+        ----------
+        w : (d,) array_like
+            Non-zero direction.
+
+        Returns
+        -------
+        float
+            ``rho(w) - rho* >= 0``.
+        """
         w, _ = self._rho_w(w)
         Sw = self.S @ w
         r = self.w_rho - (float(self.u @ w) / float(w @ Sw)) * w

@@ -29,11 +29,27 @@ class HouseholderBasis:
         if not np.all(norms > 0):
             raise ValueError("V: every reflection vector must be non-zero")
         self.V = V / norms[:, None]
+        self.V.setflags(write=False)  # read-only, like every problem array (issue 11)
         self.dim = int(V.shape[1])
 
     @classmethod
     def random(cls, dim: int, n_reflections: int, gen: np.random.Generator) -> HouseholderBasis:
-        """``n_reflections`` reflections along Gaussian directions."""
+        """``n_reflections`` reflections along Gaussian directions.
+
+        Parameters
+        ----------
+        dim : int
+            Dimension.
+        n_reflections : int
+            Number of reflections.
+        gen : numpy.random.Generator
+            Source of the directions.
+
+        Returns
+        -------
+        HouseholderBasis
+            The basis.
+        """
         return cls(gen.standard_normal((n_reflections, dim)))
 
     def _reflect(self, X: Array, v: Array) -> Array:
@@ -42,14 +58,36 @@ class HouseholderBasis:
         return X - np.outer(2.0 * v, v @ X)
 
     def apply(self, X: Array) -> Array:
-        """``Q X`` for ``X`` of shape ``(d,)`` or ``(d, m)``."""
+        """``Q X`` for ``X`` of shape ``(d,)`` or ``(d, m)``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Shape ``(d,)`` or ``(d, m)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Q X``.
+        """
         X = np.asarray(X, dtype=np.float64)
         for v in self.V[::-1]:
             X = self._reflect(X, v)
         return X
 
     def apply_t(self, X: Array) -> Array:
-        """``Q^T X``."""
+        """``Q^T X``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Shape ``(d,)`` or ``(d, m)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Q^T X``.
+        """
         X = np.asarray(X, dtype=np.float64)
         for v in self.V:
             X = self._reflect(X, v)
@@ -70,11 +108,33 @@ class SpectralOperator(LinearOperator):
         self.basis = basis
 
     def to_eigen(self, X: Array) -> Array:
-        """Coordinates ``Q^T X`` in the eigenbasis."""
+        """Coordinates ``Q^T X`` in the eigenbasis.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Shape ``(d,)`` or ``(d, m)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Q^T X``.
+        """
         return np.asarray(X, float) if self.basis is None else self.basis.apply_t(X)
 
     def from_eigen(self, X: Array) -> Array:
-        """``Q X``."""
+        """``Q X``.
+
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Shape ``(d,)`` or ``(d, m)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Q X``.
+        """
         return np.asarray(X, float) if self.basis is None else self.basis.apply(X)
 
     def _scale(self, X: Array, s: Array) -> Array:
@@ -91,7 +151,18 @@ class SpectralOperator(LinearOperator):
         return self
 
     def solve(self, b: Array) -> Array:
-        """``H^{-1} b`` exactly (up to rounding)."""
+        """``H^{-1} b`` exactly (up to rounding).
+
+        Parameters
+        ----------
+        b : numpy.ndarray
+            Shape ``(d,)`` or ``(d, m)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``H^{-1} b``.
+        """
         b = np.asarray(b, float)
         return self.from_eigen(self._scale(self.to_eigen(b), 1.0 / self.eigenvalues))
 

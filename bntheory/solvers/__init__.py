@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from ._base import Diagnostics, Result, solve
+from ._base import Diagnostics, Result, Status, solve
 from .bngd import BNGD
 from .gd import GradientDescent
-from .gdnp import GDNP, KohlerCheck, bisection, kohler_bound_ratio, kohler_grid
+from .gdnp import GDNP, bisection
 
 __all__ = [
     "BNGD",
     "GDNP",
     "Diagnostics",
     "GradientDescent",
-    "KohlerCheck",
     "Result",
+    "Status",
     "bisection",
-    "kohler_bound_ratio",
-    "kohler_grid",
     "solve",
 ]

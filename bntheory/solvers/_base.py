@@ -4,44 +4,81 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bntheory._checks import as_int, as_real
+from bntheory.status import DIVERGENCE_FACTOR, Status
 
-__all__ = ["Result", "Diagnostics", "solve"]
+if TYPE_CHECKING:
+    from bntheory.protocols import Problem, Solver
+
+__all__ = ["DIVERGENCE_FACTOR", "Diagnostics", "FrozenDict", "Result", "Status", "solve"]
 
 Array = np.ndarray
+# DIVERGENCE_FACTOR (re-exported from bntheory.status, 1e12): a run is declared diverged
+# when the loss exceeds this factor times max(|loss_0|, 1) (or anything becomes
+# non-finite), long before float64 overflow.
 
-#: A run is declared diverged when the loss exceeds this factor times max(|loss_0|, 1)
-#: (or anything becomes non-finite): long before float64 overflow.
-DIVERGENCE_FACTOR = 1e12
+
+class FrozenDict(dict):
+    """A ``dict`` that refuses to change after construction (``Result.history``).
+
+    Reading, iterating, ``dict(h)``, ``copy.deepcopy`` and pickling work as for a dict;
+    assignment, deletion and the mutating methods raise ``TypeError``.
+    """
+
+    def _readonly(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("Result.history is read-only (copy it with dict(res.history))")
+
+    __setitem__ = __delitem__ = _readonly
+    clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple:
+        return (FrozenDict, (dict(self),))
+
+    def __deepcopy__(self, memo: dict) -> FrozenDict:
+        import copy
+
+        return FrozenDict(copy.deepcopy(dict(self), memo))
+
+
+def _ro(a: Array | None) -> Array | None:
+    if a is not None:
+        a.setflags(write=False)
+    return a
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     """Trajectory of one solver run.
 
+    Every array (and ``history``) is read-only.
+
     Attributes
     ----------
     x : ndarray
-        Final effective weight in the ORIGINAL space (``g w / ||w||_S`` for BN solvers), so
-        runs with and without BN compare directly.
+        Final EFFECTIVE weight in the ORIGINAL space (``g w / ||w||_S`` for BN solvers), so
+        runs with and without BN compare directly. Not the raw parameters ``solve`` was
+        started from (see ``params``), except for plain GD where both are ``w``.
     params : ndarray
-        Final raw parameters (``w`` for GD; stacked ``(a, w)`` for BNGD / GDNP).
+        Final RAW parameters, the same kind as ``x0`` (``w`` for GD; the stacked
+        ``(a, w)`` or ``(g, w)`` for BNGD / GDNP): pass them back as ``x0`` to continue.
     losses, gaps, grad_norms : ndarray
         Per iterate ``k = 0..n_steps`` (length ``n_steps + 1``): loss of the effective weight,
         loss minus the optimum (``None`` when the optimum is unknown; computed without
         cancellation where the problem allows), and the norm of the gradient of the ORIGINAL
         objective at the effective weight.
-    status : str
-        ``"converged"``, ``"max_steps"`` or ``"diverged"``.
+    status : bntheory.status.Status
+        ``Status.CONVERGED``, ``MAX_STEPS`` or ``DIVERGED`` (a ``str`` enum: equal to
+        ``"converged"``, ``"max_steps"``, ``"diverged"``).
     message : str
         Human-readable reason.
     n_steps : int
         Number of steps taken (arrays are truncated at the last finite iterate).
-    history : dict
+    history : FrozenDict
         Solver-specific per-iterate arrays (same length as ``losses``).
     iterates : ndarray or None
         Effective weights kept by ``solve(..., keep=...)``: ``None`` for ``keep="last"``
@@ -55,7 +92,7 @@ class Result:
     losses: Array
     gaps: Array | None
     grad_norms: Array
-    status: str
+    status: Status
     message: str
     n_steps: int
     history: dict[str, Array] = field(default_factory=dict)
@@ -65,7 +102,7 @@ class Result:
     @property
     def success(self) -> bool:
         """``status == "converged"``."""
-        return self.status == "converged"
+        return self.status == Status.CONVERGED
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +135,8 @@ def _state_finite(state: object) -> bool:
 
 
 def solve(
-    problem: Any,
-    solver: Any,
+    problem: Problem,
+    solver: Solver,
     x0: object,
     *,
     max_steps: int = 1000,
@@ -112,9 +149,11 @@ def solve(
 
     Parameters
     ----------
-    problem : LeastSquares, GaussianHalfspace, ...
-        The objective in the original weight space (BN solvers reparametrize it themselves).
-    solver : GradientDescent, BNGD or GDNP
+    problem : bntheory.protocols.Problem
+        The objective in the original weight space (LeastSquares, GaussianHalfspace, ...;
+        BN solvers reparametrize it themselves).
+    solver : bntheory.protocols.Solver
+        GradientDescent, BNGD, GDNP or any object with ``start``, ``step`` and ``raw``.
     x0 : array_like or tuple
         Initial raw parameters: ``w0`` for GD; ``(a0, w0)`` (tuple or stacked vector) for
         BN solvers.
@@ -139,6 +178,9 @@ def solve(
     Returns
     -------
     Result
+        ``res.x`` is the final EFFECTIVE weight in the original space (``g w / ||w||_S``
+        for BNGD / GDNP: what the losses and gradients are measured at), ``res.params``
+        the final RAW parameters of the same kind as ``x0``; every array is read-only.
     """
     max_steps = as_int(max_steps, "max_steps", minimum=0)
     tol = as_real(tol, "tol", nonneg=True)
@@ -171,7 +213,7 @@ def solve(
     elif keep == "all":
         stride = 1
     rec = _Recorder(min(max_steps + 1, 1024), stride)
-    status, message = "max_steps", f"reached max_steps={max_steps}"
+    status, message = Status.MAX_STEPS, f"reached max_steps={max_steps}"
     threshold = None
     stop_grad = None
     with np.errstate(all="ignore"):
@@ -181,7 +223,7 @@ def solve(
             except ArithmeticError as exc:
                 # Python floats raise (ZeroDivisionError, OverflowError) where NumPy
                 # would give inf/NaN: the same thing, a non-finite iterate.
-                status, message = "diverged", f"{type(exc).__name__} at step {k}: {exc}"
+                status, message = Status.DIVERGED, f"{type(exc).__name__} at step {k}: {exc}"
                 break
             except ValueError as exc:
                 # The arguments were validated by solver.start, so a problem that rejects
@@ -189,10 +231,10 @@ def solve(
                 # GDNP's bisection) means the run left the representable range.
                 if k == 0:
                     raise ValueError(f"x0: the first step fails ({exc})") from exc
-                status, message = "diverged", f"step {k} left the float range: {exc}"
+                status, message = Status.DIVERGED, f"step {k} left the float range: {exc}"
                 break
             if not _finite(diag):
-                status, message = "diverged", f"non-finite iterate at step {k}"
+                status, message = Status.DIVERGED, f"non-finite iterate at step {k}"
                 break
             if threshold is None:
                 threshold = DIVERGENCE_FACTOR * max(abs(diag.loss), 1.0)
@@ -201,23 +243,23 @@ def solve(
             last_state = state
             if diag.loss > threshold:
                 status, message = (
-                    "diverged",
+                    Status.DIVERGED,
                     f"loss {diag.loss:.3g} > {DIVERGENCE_FACTOR:.0e} x initial at step {k}",
                 )
                 break
             if diag.grad_norm <= stop_grad:
                 status, message = (
-                    "converged",
+                    Status.CONVERGED,
                     f"gradient norm {diag.grad_norm:.3g} <= {stop_grad:.3g} at step {k}",
                 )
                 break
             if callback is not None and callback(k, diag):
-                status, message = "converged", f"stopped by callback at step {k}"
+                status, message = Status.CONVERGED, f"stopped by callback at step {k}"
                 break
             if nxt is None:
                 break
             if not _state_finite(nxt):
-                status, message = "diverged", f"non-finite iterate after step {k}"
+                status, message = Status.DIVERGED, f"non-finite iterate after step {k}"
                 break
             state = nxt
     if rec.n == 0:
@@ -284,15 +326,15 @@ class _Recorder:
             iterates = np.array(self.iterates)
             steps = np.array(self.steps, dtype=int)
         return Result(
-            x=np.array(self.last_x, dtype=float),
-            params=params,
-            losses=self.losses[:n].copy(),
-            gaps=None if self.gaps is None else self.gaps[:n].copy(),
-            grad_norms=self.grad_norms[:n].copy(),
-            status=status,
+            x=_ro(np.array(self.last_x, dtype=float)),
+            params=_ro(params),
+            losses=_ro(self.losses[:n].copy()),
+            gaps=None if self.gaps is None else _ro(self.gaps[:n].copy()),
+            grad_norms=_ro(self.grad_norms[:n].copy()),
+            status=Status(status),
             message=message,
             n_steps=n - 1,
-            history={key: arr[:n].copy() for key, arr in self.extra.items()},
-            iterates=iterates,
-            iterate_steps=steps,
+            history=FrozenDict({key: _ro(arr[:n].copy()) for key, arr in self.extra.items()}),
+            iterates=_ro(iterates),
+            iterate_steps=_ro(steps),
         )

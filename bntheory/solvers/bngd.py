@@ -24,7 +24,20 @@ Array = np.ndarray
 
 
 def split_params(x0: object, dim: int) -> tuple[float, Array]:
-    """Parse BN parameters given as ``(a0, w0)`` or a stacked vector ``[a0, *w0]``."""
+    """Parse BN parameters given as ``(a0, w0)`` or a stacked vector ``[a0, *w0]``.
+
+    Parameters
+    ----------
+    x0 : tuple or (dim + 1,) array_like
+        ``(a0, w0)`` or the stacked vector.
+    dim : int
+        Dimension of ``w``.
+
+    Returns
+    -------
+    tuple
+        ``(a0, w0)`` with ``w0`` non-zero.
+    """
     if isinstance(x0, tuple) and len(x0) == 2:
         a0 = as_real(x0[0], "x0[0] (a0)")
         w0 = as_vector(x0[1], "x0[1] (w0)", dim)
@@ -74,7 +87,21 @@ class BNGD:
         if self.batch_size is not None:
             as_int(self.batch_size, "batch_size", minimum=2)
 
-    def start(self, problem: object, x0: object):
+    def start(self, problem: object, x0: object) -> tuple[float, Array, np.random.Generator | None]:
+        """Initial state ``(a0, w0, generator)``.
+
+        Parameters
+        ----------
+        problem : LeastSquares
+            The objective.
+        x0 : tuple or array_like
+            ``(a0, w0)`` or the stacked ``[a0, *w0]``.
+
+        Returns
+        -------
+        tuple
+            ``(a0, w0, mini-batch generator or None)``.
+        """
         for attr in ("H", "u", "w_star", "J_star"):
             if not hasattr(problem, attr):
                 raise TypeError("problem must be a LeastSquares instance for BNGD")
@@ -106,7 +133,25 @@ class BNGD:
         m = self.batch_size
         return Xc.T @ Xc / m, Xc.T @ problem.y[idx] / m
 
-    def step(self, problem: object, state, *, evaluate_only: bool = False):
+    def step(
+        self, problem: object, state: tuple, *, evaluate_only: bool = False
+    ) -> tuple[Diagnostics, tuple | None]:
+        """Report the effective weight ``a w / ||w||_H`` and take one BNGD step.
+
+        Parameters
+        ----------
+        problem : LeastSquares
+            The objective.
+        state : tuple
+            ``(a, w, generator)``.
+        evaluate_only : bool
+            Only report (no next state).
+
+        Returns
+        -------
+        tuple
+            ``(diagnostics, next_state or None)``.
+        """
         a, w, gen = state
         H, u, w_star = problem.H, problem.u, problem.w_star
         Hw = H @ w
@@ -144,5 +189,17 @@ class BNGD:
         return diag, (a_new, w_new, gen)
 
     @staticmethod
-    def raw(state) -> Array:
+    def raw(state: tuple) -> Array:
+        """The stacked raw parameters ``[a, *w]`` of ``state``.
+
+        Parameters
+        ----------
+        state : tuple
+            ``(a, w, generator)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``[a, *w]``.
+        """
         return np.concatenate([[state[0]], state[1]])

@@ -17,6 +17,7 @@ and violated in most runs without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +28,14 @@ from bntheory.problems.normalized import Normalized
 from ._base import Diagnostics
 from .bngd import split_params
 
-__all__ = ["GDNP", "KohlerCheck", "bisection", "kohler_bound_ratio", "kohler_grid"]
+__all__ = ["GDNP", "bisection"]
 
 Array = np.ndarray
 
 
-def bisection(fun, lo: float, hi: float, n_steps: int) -> tuple[float, float, float]:
+def bisection(
+    fun: Callable[[float], float], lo: float, hi: float, n_steps: int
+) -> tuple[float, float, float]:
     """``n_steps`` bisection iterations on a sign change of ``fun`` in ``[lo, hi]``.
 
     Returns ``(midpoint, lo, hi)`` of the final bracket; the root is within ``(hi - lo)/2``
@@ -42,6 +45,20 @@ def bisection(fun, lo: float, hi: float, n_steps: int) -> tuple[float, float, fl
     numbers the midpoint equals an end and no further iteration can change the bracket,
     so the loop stops there (after at most about 2,100 halvings; the result is the same
     as running all ``n_steps`` iterations).
+
+    Parameters
+    ----------
+    fun : callable
+        ``float -> float`` with a sign change in ``[lo, hi]``.
+    lo, hi : float
+        The initial bracket.
+    n_steps : int
+        Iterations (Kohler et al.'s ``T_s``).
+
+    Returns
+    -------
+    tuple of float
+        ``(midpoint, lo, hi)`` of the final bracket.
     """
     flo = fun(lo)
     for _ in range(n_steps):
@@ -128,7 +145,21 @@ class GDNP:
             raise ValueError(f"bracket [{lo:.3g}, {hi:.3g}] has no sign change of dF/dg")
         return bisection(dfdg, lo, hi, self.n_bisection)
 
-    def start(self, problem: object, x0: object):
+    def start(self, problem: object, x0: object) -> tuple:
+        """Initial state (the problem wrapped by ``Normalized``, ``L``, ``g0``, ``w0``, bracket).
+
+        Parameters
+        ----------
+        problem : LeastSquares or GaussianHalfspace
+            The objective in the original space.
+        x0 : tuple or array_like
+            ``(g0, w0)`` or the stacked ``[g0, *w0]``.
+
+        Returns
+        -------
+        tuple
+            The solver state.
+        """
         nb = Normalized(problem)
         g0, w0 = split_params(x0, nb.base_dim)
         L = float(self.L) if self.L is not None else nb.L
@@ -138,10 +169,31 @@ class GDNP:
             lo = hi = g0
         return (nb, L, g0, w0, lo, hi)
 
-    def step(self, problem: object, state, *, evaluate_only: bool = False):
+    def step(
+        self, problem: object, state: tuple, *, evaluate_only: bool = False
+    ) -> tuple[Diagnostics, tuple | None]:
+        """Report the effective weight ``g w / ||w||_S``; a direction step, then a length
+        step by bisection.
+
+        Parameters
+        ----------
+        problem : LeastSquares or GaussianHalfspace
+            The objective (the state holds its ``Normalized`` wrapper).
+        state : tuple
+            The current state.
+        evaluate_only : bool
+            Only report (no next state).
+
+        Returns
+        -------
+        tuple
+            ``(diagnostics, next_state or None)``.
+        """
         nb, L, g, w, lo, hi = state
         base = nb.base
-        w_unit, scale = nb._unit(w)  # power-of-2 rescaling (exact): no under/overflow of ||w||_S
+        w_unit, scale = nb.unit_scale(
+            w
+        )  # power-of-2 rescaling (exact): no under/overflow of ||w||_S
         n = nb.s_norm(w_unit) * scale
         x = g * w_unit / nb.s_norm(w_unit)
         if hasattr(base, "loss_grad_gap"):
@@ -173,126 +225,17 @@ class GDNP:
         return diag, (nb, L, g_new, w_new, lo_new, hi_new)
 
     @staticmethod
-    def raw(state) -> Array:
+    def raw(state: tuple) -> Array:
+        """The stacked raw parameters ``[g, *w]`` of ``state``.
+
+        Parameters
+        ----------
+        state : tuple
+            A GDNP state.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``[g, *w]``.
+        """
         return np.concatenate([[state[2]], state[3]])
-
-
-# ---------------------------------------------------------------------- the Kohler bound on a grid
-@dataclass(frozen=True, slots=True)
-class KohlerCheck:
-    """Worst measured/bound ratio of GDNP runs against ``(1 - mu/L)^{2t} (rho(w_0) - rho*)``.
-
-    ``rows`` holds one dict per run: kind, kappa, dim, seed, spectrum, ratio (``rho`` gap),
-    loss_ratio (halfspace: loss gap over ``Phi^2 (1-mu/L)^{2t} (rho_0 - rho*)``), steps.
-    """
-
-    worst_ratio: float
-    worst_loss_ratio: float
-    worst_case: dict
-    rows: tuple[dict, ...]
-
-
-def kohler_bound_ratio(
-    result, problem: object, *, floor: float = 1e-12, quantity: str = "rho_gap"
-) -> float:
-    """``max_t measured_t / ((1 - mu/L)^{2t} (rho(w_0) - rho*))`` over one GDNP run.
-
-    Steps ``t >= 1`` count, and only where the bound exceeds ``floor * (rho(w_0) - rho*)`` count (below it the
-    measurement is at the round-off floor; for ``kappa = 1`` the bound is 0 after one step).
-    ``quantity="rho_gap"`` (default) or ``"loss_gap"`` (the halfspace loss gap, compared with
-    ``Phi^2`` times the bound: Kohler et al.'s halfspace statement without the bisection term).
-    """
-    from bntheory.bounds import kohler_ols_bound
-
-    nb = Normalized(problem)
-    rg = np.asarray(result.history["rho_gap"], float)
-    t = np.arange(rg.size)
-    bound = np.asarray(kohler_ols_bound(t, rg[0], nb.mu, nb.L), float)
-    if quantity == "loss_gap":
-        if result.gaps is None:
-            raise ValueError("result has no gaps")
-        vals = np.asarray(result.gaps, float)
-        bound = bound * float(getattr(problem, "Phi", 1.0)) ** 2
-    elif quantity == "rho_gap":
-        vals = rg
-    else:
-        raise ValueError(f"quantity must be 'rho_gap' or 'loss_gap', got {quantity!r}")
-    # t = 0 is excluded: there the ratio is 1 (rho) by construction.
-    mask = (t >= 1) & (
-        bound > floor * rg[0] * max(float(getattr(problem, "Phi", 1.0)) ** 2, 1e-300)
-    )
-    if not mask.any():
-        return 0.0
-    return float(np.max(vals[mask] / bound[mask]))
-
-
-def kohler_grid(
-    kappas: tuple[float, ...] = (1, 10, 100, 1000),
-    dims: tuple[int, ...] = (2, 10, 50),
-    seeds: tuple[int, ...] = (0, 1, 2),
-    *,
-    kinds: tuple[str, ...] = ("ols", "halfspace"),
-    spectra: tuple[str, ...] = ("geometric", "two-cluster"),
-    n_steps: int = 200,
-    step_factor: float = 2.0,
-    n_bisection: int = 40,
-    loss: str = "logistic",
-) -> KohlerCheck:
-    """Run GDNP over a grid of instances and return the worst measured/bound ratio.
-
-    Instances: ``LeastSquares.ill_conditioned(dim, kappa, spectrum, rng=seed)``; for
-    ``kind="halfspace"`` the same ``(H, u)`` become Kohler's ``z ~ N(u, S=H)`` with the given
-    loss. Start: ``g_0 = 1``, ``w_0 ~ N(0, I)`` (seed ``seed + 1000``).
-    """
-    from bntheory.problems import GaussianHalfspace, LeastSquares
-
-    from ._base import solve
-
-    rows = []
-    for kind in kinds:
-        if kind not in ("ols", "halfspace"):
-            raise ValueError(f"kinds must contain 'ols' or 'halfspace', got {kind!r}")
-        for kappa in kappas:
-            for dim in dims:
-                for spectrum in spectra:
-                    for seed in seeds:
-                        if dim == 1 and kappa != 1:
-                            continue
-                        ls = LeastSquares.ill_conditioned(dim, kappa, spectrum, rng=seed)
-                        prob = (
-                            ls
-                            if kind == "ols"
-                            else GaussianHalfspace.from_moments(ls.u, ls.H, loss=loss)
-                        )
-                        w0 = np.random.default_rng(seed + 1000).standard_normal(dim)
-                        res = solve(
-                            prob,
-                            GDNP(step_factor=step_factor, n_bisection=n_bisection),
-                            (1.0, w0),
-                            max_steps=n_steps,
-                            tol=0.0,
-                        )
-                        ratio = kohler_bound_ratio(res, prob)
-                        lratio = (
-                            kohler_bound_ratio(res, prob, quantity="loss_gap")
-                            if kind == "halfspace"
-                            else np.nan
-                        )
-                        rows.append(
-                            dict(
-                                kind=kind,
-                                kappa=kappa,
-                                dim=dim,
-                                spectrum=spectrum,
-                                seed=seed,
-                                ratio=ratio,
-                                loss_ratio=lratio,
-                                steps=res.n_steps,
-                                status=res.status,
-                            )
-                        )
-    worst = max(rows, key=lambda r: r["ratio"])
-    lr = [r["loss_ratio"] for r in rows if np.isfinite(r["loss_ratio"])]
-    return KohlerCheck(
-        float(worst["ratio"]), float(max(lr)) if lr else float("nan"), worst, tuple(rows)
-    )

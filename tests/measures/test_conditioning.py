@@ -112,3 +112,40 @@ def test_bad_input_names_argument(H, w, name):
 def test_condition_number_bad_input(H):
     with pytest.raises(ValueError, match="H"):
         condition_number(H)
+
+
+@pytest.mark.parametrize(
+    ("H", "w", "match"),
+    [
+        (np.eye(1), [1.0], "at least 2 x 2"),
+        (np.diag([1e-290, 1e300]), [1.0, 1.0], "overflows float64"),
+    ],
+)
+def test_kappa_star_twins_agree_on_edge_cases(H, w, match):
+    # issue 11: bounds.kappa_star and the measure are one implementation: the same named
+    # error, never NaN or a leaked warning
+    import warnings
+
+    from bntheory.bounds import kappa_star
+
+    for fn in (kappa_star, effective_condition_number):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=match) as info:
+                fn(H, w)
+        assert "H" in str(info.value)
+
+
+def test_kappa_star_twins_identical_on_arrays():
+    from bntheory.bounds import bngd_spectrum, kappa_star
+
+    rng = np.random.default_rng(7)
+    H, _ = random_spd(25, rng, lo=1.0, hi=1e3)
+    w = rng.standard_normal(25)
+    assert kappa_star(H, w) == effective_condition_number(H, w)
+    np.testing.assert_array_equal(bngd_spectrum(H, w), effective_spectrum(H, w))
+    # independent reference: the textbook H* and a full eigh (eigenvectors too)
+    Hw = H @ w
+    ev = np.linalg.eigh(H - np.outer(Hw, Hw) / (w @ Hw))[0]
+    ev = np.delete(ev, np.argmin(np.abs(ev)))
+    assert kappa_star(H, w) == pytest.approx(ev[-1] / ev[0], rel=1e-10)

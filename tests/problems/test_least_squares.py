@@ -163,20 +163,65 @@ def test_ill_conditioned_size_limit_before_allocating():
     np.testing.assert_allclose(ls.kappa, 10.0, rtol=1e-12)
 
 
-def test_ill_conditioned_peak_memory_estimate_is_conservative():
-    # the documented estimate (8 dense d x d float64 arrays) must cover the measured peak
+@pytest.mark.parametrize("basis", ["random", "identity"])
+def test_ill_conditioned_peak_memory_two_dd(basis):
+    # issue 13: at most 2.5 d x d float64 arrays at peak (H and its Cholesky factor are
+    # the result); the old construction used about 7
     import tracemalloc
 
-    from bntheory.problems import least_squares as mod
-
-    d = 400
+    d = 800
     tracemalloc.start()
     try:
-        LeastSquares.ill_conditioned(d, 100, rng=0)
+        ls = LeastSquares.ill_conditioned(d, 100, basis=basis, rng=0)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak <= mod.ILL_CONDITIONED_ARRAYS * 8 * d * d
+    assert peak <= 2.5 * d * d * 8
+    # and the instance is right: independent dense eigvalsh, exact symmetry, w* solves
+    lam = np.linalg.eigvalsh(ls.H)
+    np.testing.assert_allclose(lam, ls.eigenvalues, rtol=1e-10, atol=1e-14)
+    assert np.array_equal(ls.H, ls.H.T)
+    np.testing.assert_allclose(ls.H @ ls.w_star, ls.u, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ls.solve(ls.u), ls.w_star, rtol=1e-8, atol=1e-10)
+
+
+def test_ill_conditioned_lean_path_is_the_same_instance():
+    # above LEAN_MIN_DIM the in-place construction gives the instance of the original
+    # arithmetic (NumPy QR of the same draws, (Q diag(lam)) Q^T) up to rounding
+    from bntheory.problems import least_squares as mod
+
+    d = mod.LEAN_MIN_DIM + 40
+    ls = LeastSquares.ill_conditioned(d, 1e3, align="top", rng=3)
+    gen = np.random.default_rng(3)
+    Q, R = np.linalg.qr(gen.standard_normal((d, d)))
+    Q = Q * np.sign(np.diag(R))
+    lam = ls.eigenvalues
+    H = (Q * lam) @ Q.T
+    np.testing.assert_allclose(ls.H, 0.5 * (H + H.T), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(ls.w_star, Q[:, -1], rtol=0, atol=1e-14)
+    assert kappa_star(ls.H, ls.w_star) == pytest.approx(
+        kappa_star(0.5 * (H + H.T), Q[:, -1]), rel=1e-9
+    )
+
+
+def test_problem_arrays_are_read_only():
+    # issue 11: assigning into H would change loss but leave w*, kappa, the factor stale
+    ls = LeastSquares.ill_conditioned(6, 10, rng=0)
+    for arr in (ls.H, ls.u, ls.w_star, ls.eigenvalues):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 99
+    with pytest.raises(ValueError, match="read-only"):
+        ls.H[0, 0] = 99
+    u = np.ones(6)
+    p = LeastSquares(np.eye(6), u, 10.0)
+    assert u.flags.writeable  # the caller's array is copied, never frozen
+    u[0] = 5.0
+    assert p.u[0] == 1.0
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    q = LeastSquares.from_samples(X, X @ np.ones(3))
+    assert X.flags.writeable and not q.X.flags.writeable and not q.y.flags.writeable
+    h = ls.hessian()
+    h[0, 0] = 1.0  # hessian() is a writable copy
 
 
 def test_ill_conditioned_huge_kappa_names_kappa():

@@ -2,13 +2,132 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
 from bntheory.bounds import kohler_asymptotic_gap_rate, kohler_ols_bound
 from bntheory.problems import GaussianHalfspace, LeastSquares, Normalized
-from bntheory.solvers import GDNP, bisection, kohler_bound_ratio, kohler_grid, solve
+from bntheory.solvers import GDNP, bisection, solve
 from bntheory.testing import assert_bound_holds, assert_rate_close
+
+
+# ------------------------------------------------ the Kohler bound on a grid (the experiment)
+# Moved here from bntheory.solvers.gdnp (issue 11: measurements measure, bounds predict,
+# the tests and claims decide); the prediction is bntheory.bounds.kohler_ols_bound.
+@dataclass(frozen=True)
+class KohlerCheck:
+    """Worst measured/bound ratio of GDNP runs against ``(1 - mu/L)^{2t} (rho(w_0) - rho*)``.
+
+    ``rows`` holds one dict per run: kind, kappa, dim, seed, spectrum, ratio (``rho`` gap),
+    loss_ratio (halfspace: loss gap over ``Phi^2 (1-mu/L)^{2t} (rho_0 - rho*)``), steps.
+    """
+
+    worst_ratio: float
+    worst_loss_ratio: float
+    worst_case: dict
+    rows: tuple[dict, ...]
+
+
+def kohler_bound_ratio(
+    result, problem: object, *, floor: float = 1e-12, quantity: str = "rho_gap"
+) -> float:
+    """``max_t measured_t / ((1 - mu/L)^{2t} (rho(w_0) - rho*))`` over one GDNP run.
+
+    Steps ``t >= 1`` count, and only where the bound exceeds ``floor * (rho(w_0) - rho*)`` count (below it the
+    measurement is at the round-off floor; for ``kappa = 1`` the bound is 0 after one step).
+    ``quantity="rho_gap"`` (default) or ``"loss_gap"`` (the halfspace loss gap, compared with
+    ``Phi^2`` times the bound: Kohler et al.'s halfspace statement without the bisection term).
+    """
+    nb = Normalized(problem)
+    rg = np.asarray(result.history["rho_gap"], float)
+    t = np.arange(rg.size)
+    bound = np.asarray(kohler_ols_bound(t, rg[0], nb.mu, nb.L), float)
+    if quantity == "loss_gap":
+        if result.gaps is None:
+            raise ValueError("result has no gaps")
+        vals = np.asarray(result.gaps, float)
+        bound = bound * float(getattr(problem, "Phi", 1.0)) ** 2
+    elif quantity == "rho_gap":
+        vals = rg
+    else:
+        raise ValueError(f"quantity must be 'rho_gap' or 'loss_gap', got {quantity!r}")
+    # t = 0 is excluded: there the ratio is 1 (rho) by construction.
+    mask = (t >= 1) & (
+        bound > floor * rg[0] * max(float(getattr(problem, "Phi", 1.0)) ** 2, 1e-300)
+    )
+    if not mask.any():
+        return 0.0
+    return float(np.max(vals[mask] / bound[mask]))
+
+
+def kohler_grid(
+    kappas: tuple[float, ...] = (1, 10, 100, 1000),
+    dims: tuple[int, ...] = (2, 10, 50),
+    seeds: tuple[int, ...] = (0, 1, 2),
+    *,
+    kinds: tuple[str, ...] = ("ols", "halfspace"),
+    spectra: tuple[str, ...] = ("geometric", "two-cluster"),
+    n_steps: int = 200,
+    step_factor: float = 2.0,
+    n_bisection: int = 40,
+    loss: str = "logistic",
+) -> KohlerCheck:
+    """Run GDNP over a grid of instances and return the worst measured/bound ratio.
+
+    Instances: ``LeastSquares.ill_conditioned(dim, kappa, spectrum, rng=seed)``; for
+    ``kind="halfspace"`` the same ``(H, u)`` become Kohler's ``z ~ N(u, S=H)`` with the given
+    loss. Start: ``g_0 = 1``, ``w_0 ~ N(0, I)`` (seed ``seed + 1000``).
+    """
+    rows = []
+    for kind in kinds:
+        if kind not in ("ols", "halfspace"):
+            raise ValueError(f"kinds must contain 'ols' or 'halfspace', got {kind!r}")
+        for kappa in kappas:
+            for dim in dims:
+                for spectrum in spectra:
+                    for seed in seeds:
+                        if dim == 1 and kappa != 1:
+                            continue
+                        ls = LeastSquares.ill_conditioned(dim, kappa, spectrum, rng=seed)
+                        prob = (
+                            ls
+                            if kind == "ols"
+                            else GaussianHalfspace.from_moments(ls.u, ls.H, loss=loss)
+                        )
+                        w0 = np.random.default_rng(seed + 1000).standard_normal(dim)
+                        res = solve(
+                            prob,
+                            GDNP(step_factor=step_factor, n_bisection=n_bisection),
+                            (1.0, w0),
+                            max_steps=n_steps,
+                            tol=0.0,
+                        )
+                        ratio = kohler_bound_ratio(res, prob)
+                        lratio = (
+                            kohler_bound_ratio(res, prob, quantity="loss_gap")
+                            if kind == "halfspace"
+                            else np.nan
+                        )
+                        rows.append(
+                            dict(
+                                kind=kind,
+                                kappa=kappa,
+                                dim=dim,
+                                spectrum=spectrum,
+                                seed=seed,
+                                ratio=ratio,
+                                loss_ratio=lratio,
+                                steps=res.n_steps,
+                                status=res.status,
+                            )
+                        )
+    worst = max(rows, key=lambda r: r["ratio"])
+    lr = [r["loss_ratio"] for r in rows if np.isfinite(r["loss_ratio"])]
+    return KohlerCheck(
+        float(worst["ratio"]), float(max(lr)) if lr else float("nan"), worst, tuple(rows)
+    )
 
 
 def test_bound_on_small_grid_ols():
