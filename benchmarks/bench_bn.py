@@ -1,62 +1,188 @@
-"""Benchmark: BN forward + backward, time per call and memory traffic.
+"""Benchmark: BN forward + backward against PyTorch on CPU, side by side in one run.
 
-Two shapes from the issue: (N, C, H, W) = (64, 64, 32, 32) float32 and (N, D) = (256, 4096)
-float64. Besides the wall time we express the cost in *equivalent passes over memory*:
-the time divided by the time of one streaming read+write of the same array
-(``np.multiply(x, 1.0001, out=buf)``). A fused single-pass kernel (read x once, write y
-once for the forward; read dy and x_hat, write dx for the backward) would cost about 1
-pass forward and 1.5 passes backward in these units.
+Three shapes from issue 13: (N, C, H, W) = (64, 64, 32, 32) float32, (N, D) = (256, 4096)
+float64 and (N, D) = (32, 64) float64. One call is ``batch_norm_forward`` followed by
+``batch_norm_backward`` (training mode, eps = 1e-5, random gamma and beta so that no
+shortcut for the initial gamma = 1, beta = 0 applies). It is compared with
 
-Run: ``python benchmarks/bench_bn.py``.
+* ``aten``: ``torch.ops.aten.native_batch_norm`` + ``native_batch_norm_backward``, the
+  kernels behind ``torch.nn.functional.batch_norm`` without autograd's bookkeeping (the
+  stricter reference), and
+* ``autograd``: ``torch.nn.functional.batch_norm`` + ``Tensor.backward``, what a user calls.
+
+Timing: the implementations are timed in turn within every round (interleaved), and the
+best round of each is kept, so that a busy machine slows all of them alike and the ratios
+stay comparable. The default clock is the calling thread's CPU time (``--clock cpu``), which
+other processes on a shared machine do not inflate; ``--clock wall`` gives elapsed time. NumPy's element-wise operations and reductions run on one thread, so
+torch is limited to one thread too (``torch.set_num_threads(1)``); ``--torch-threads``
+changes that. ``passes`` is the time over one streaming read+write of the array
+(``np.multiply(x, 1.0001, out=buf)``).
+
+``--before FILE`` also times the ``batch_norm_forward`` / ``batch_norm_backward`` of another
+copy of the module (e.g. the previous ``bn.py`` from ``git show``) in the same rounds.
+
+Run: ``python benchmarks/bench_bn.py [--before OLD_BN.py] [--rounds 15] [--no-record]``.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import best_time, record  # noqa: E402
+from _common import record  # noqa: E402
 
-from bntheory.bn import batch_norm_backward, batch_norm_forward  # noqa: E402
+import bntheory.bn as bn  # noqa: E402
+
+SHAPES = [((64, 64, 32, 32), np.float32), ((256, 4096), np.float64), ((32, 64), np.float64)]
 
 
-def bench(shape, dtype):
+def _load(path: str):
+    """Import a copy of the BN module from a file path."""
+    spec = importlib.util.spec_from_file_location("bn_before", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bn_before"] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _interleaved(
+    fns: dict[str, Callable[[], object]], rounds: int, number: int, clock: Callable[[], float]
+) -> dict:
+    """Best per-call time (s) of each function, timed in turn within every round."""
+    for f in fns.values():
+        f()  # warm-up
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, f in fns.items():
+            t0 = clock()
+            for _ in range(number):
+                f()
+            best[name] = min(best[name], (clock() - t0) / number)
+    return best
+
+
+def bench(shape, dtype, rounds: int, before=None, clock=time.thread_time) -> dict:
+    """Time one shape: bntheory (and ``before``), torch aten and torch autograd."""
+    import torch
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(dtype)
-    C = shape[1]
-    gamma, beta = np.ones(C, dtype), np.zeros(C, dtype)
     dy = rng.standard_normal(shape).astype(dtype)
+    C = shape[1]
+    gamma = (1.0 + 0.1 * rng.standard_normal(C)).astype(dtype)
+    beta = (0.1 * rng.standard_normal(C)).astype(dtype)
     buf = np.empty_like(x)
-    t_pass = best_time(lambda: np.multiply(x, 1.0001, out=buf), repeat=7)
-    _, cache = batch_norm_forward(x, gamma, beta)
-    t_fwd = best_time(lambda: batch_norm_forward(x, gamma, beta), repeat=7)
-    t_bwd = best_time(lambda: batch_norm_backward(dy, cache), repeat=7)
-    return {
+    t_pass = _interleaved({"pass": lambda: np.multiply(x, 1.0001, out=buf)}, 7, 1, clock)["pass"]
+
+    def ours(mod=bn):
+        def run():
+            _, cache = mod.batch_norm_forward(x, gamma, beta)
+            return mod.batch_norm_backward(dy, cache)
+
+        return run
+
+    xt, dyt, gt, bt = (torch.from_numpy(a) for a in (x, dy, gamma, beta))
+
+    def aten():
+        out, mean, invstd = torch.ops.aten.native_batch_norm(
+            xt, gt, bt, None, None, True, 0.1, 1e-5
+        )
+        return torch.ops.aten.native_batch_norm_backward(
+            dyt, xt, gt, None, None, mean, invstd, True, 1e-5, [True, True, True]
+        )
+
+    xa, ga, ba = (t.clone().requires_grad_(True) for t in (xt, gt, bt))
+
+    def autograd():
+        xa.grad = ga.grad = ba.grad = None
+        torch.nn.functional.batch_norm(xa, None, None, ga, ba, True, 0.1, 1e-5).backward(dyt)
+
+    fns = {"bntheory": ours()}
+    if before is not None:
+        fns["before"] = ours(before)
+    fns["aten"] = aten
+    fns["autograd"] = autograd
+    number = max(1, int(2e5 // x.size)) if x.size < 2e5 else 2
+    t = _interleaved(fns, rounds, number, clock)
+    row = {
         "shape": list(shape),
         "dtype": np.dtype(dtype).name,
         "MB": x.nbytes / 1e6,
         "one_pass_ms": 1e3 * t_pass,
-        "forward_ms": 1e3 * t_fwd,
-        "backward_ms": 1e3 * t_bwd,
-        "forward_passes": t_fwd / t_pass,
-        "backward_passes": t_bwd / t_pass,
+        **{f"{k}_ms": 1e3 * v for k, v in t.items()},
+        "passes": t["bntheory"] / t_pass,
+        "ratio_aten": t["bntheory"] / t["aten"],
+        "ratio_autograd": t["bntheory"] / t["autograd"],
     }
+    if before is not None:
+        row["before_ratio_aten"] = t["before"] / t["aten"]
+        row["before_ratio_autograd"] = t["before"] / t["autograd"]
+    return row
 
 
-def main():
-    rows = [bench((64, 64, 32, 32), np.float32), bench((256, 4096), np.float64)]
-    print(
-        f"{'shape':>20} {'dtype':>8} {'MB':>6} {'1 pass ms':>10} {'fwd ms':>8} {'bwd ms':>8} {'fwd passes':>11} {'bwd passes':>11}"
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark, print the table and (unless ``--no-record``) store it."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--before", help="path of another bn module to time alongside")
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--torch-threads", type=int, default=1)
+    p.add_argument(
+        "--clock",
+        choices=["cpu", "wall"],
+        default="cpu",
+        help="cpu: this thread's CPU time (robust on a shared machine; valid with one torch "
+        "thread, which runs in the calling thread); wall: elapsed time",
     )
+    p.add_argument("--no-record", action="store_true", help="do not write results.json")
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
+    before = _load(args.before) if args.before else None
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    if args.clock == "cpu" and args.torch_threads != 1:
+        p.error("--clock cpu measures the calling thread only: use it with --torch-threads 1")
+    rows = [bench(s, d, args.rounds, before, clock) for s, d in SHAPES]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); clock {args.clock}; "
+        f"load {load:.1f}"
+    )
+    head = f"{'shape':>17} {'dtype':>7} {'ours ms':>8} {'aten ms':>8} {'autograd':>8} "
+    head += f"{'/aten':>6} {'/autograd':>9} {'passes':>6}"
+    if before is not None:
+        head += f" {'before ms':>9} {'before/aten':>11} {'before/autograd':>15}"
+    print(head)
     for r in rows:
-        print(
-            f"{str(tuple(r['shape'])):>20} {r['dtype']:>8} {r['MB']:6.1f} {r['one_pass_ms']:10.2f} "
-            f"{r['forward_ms']:8.2f} {r['backward_ms']:8.2f} {r['forward_passes']:11.1f} {r['backward_passes']:11.1f}"
+        line = (
+            f"{str(tuple(r['shape'])):>17} {r['dtype']:>7} {r['bntheory_ms']:8.3f} "
+            f"{r['aten_ms']:8.3f} {r['autograd_ms']:8.3f} {r['ratio_aten']:6.2f} "
+            f"{r['ratio_autograd']:9.2f} {r['passes']:6.1f}"
         )
-    record("bn", {"rows": rows})
+        if before is not None:
+            line += (
+                f" {r['before_ms']:9.3f} {r['before_ratio_aten']:11.2f} "
+                f"{r['before_ratio_autograd']:15.2f}"
+            )
+        print(line)
+    if not args.no_record:
+        record(
+            "bn",
+            {
+                "rows": rows,
+                "torch_threads": torch.get_num_threads(),
+                "clock": args.clock,
+                "load": load,
+            },
+        )
 
 
 if __name__ == "__main__":

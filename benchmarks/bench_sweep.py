@@ -1,12 +1,13 @@
 """Benchmark: parallel speedup of ``bntheory.sweep.run_sweep``.
 
 A CPU-bound NumPy task: each of 16 cells runs gradient descent with step 1/L on a dense
-300-dimensional quadratic (``bntheory.sweep._example_gd_quadratic``), with the number of
+300-dimensional quadratic (``bntheory.sweep._examples._example_gd_quadratic``), with the number of
 steps calibrated so that one cell takes about 0.5 s on one BLAS thread. The same sweep
 runs on
 
 * the serial executor (BLAS pinned to one thread, like the workers),
-* ``executor_from_spec("processes:2")`` (spawn, BLAS pinned per worker),
+* ``executor_from_spec("processes:2")`` (spawn, BLAS pinned per worker, workers bound to
+  the parent),
 * ``executor_from_spec("dask-local:2")`` (LocalCluster, 2 worker processes x 1 thread),
 
 and we report the wall time of the sweep alone and including the start-up/shut-down of
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import record  # noqa: E402
 
-from bntheory import sweep  # noqa: E402
+from bntheory.sweep import _examples as sweep  # noqa: E402
 from bntheory.sweep import executor_from_spec, run_sweep  # noqa: E402
 
 DIM = 300

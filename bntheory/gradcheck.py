@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory._checks import as_real_array
+# as_generator lives in bntheory._checks; re-exported here for the old import path
+from bntheory._checks import as_finite_array, as_generator, as_int, as_real
 
 __all__ = [
     "GradientCheck",
@@ -41,19 +42,6 @@ __all__ = [
 Array = np.ndarray
 
 
-def as_generator(
-    rng: int | np.random.Generator | np.random.SeedSequence | None,
-) -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` from an int seed, a SeedSequence, a Generator or None."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"rng must be an int, a numpy Generator, a SeedSequence or None, got {type(rng).__name__}"
-    )
-
-
 def taylor_slope(
     ts: Array, remainders: Array, *, min_points: int = 4
 ) -> tuple[float, tuple[int, int]]:
@@ -61,8 +49,22 @@ def taylor_slope(
 
     The window is the longest run of consecutive step sizes whose pairwise local slopes
     lie within 0.3 of their median, after discarding points at the round-off floor
-    (remainder below ``1e-13`` times the largest remainder). Returns ``(slope, (i, j))``
-    with the window ``ts[i:j]``; ``nan`` when fewer than ``min_points`` usable points.
+    (remainder below ``1e-13`` times the largest remainder).
+
+    Parameters
+    ----------
+    ts : array_like, shape (n,)
+        Step sizes (positive).
+    remainders : array_like, shape (n,)
+        Taylor remainders at those steps.
+    min_points : int
+        Fewest usable points for a fit.
+
+    Returns
+    -------
+    tuple
+        ``(slope, (i, j))`` with the window ``ts[i:j]``; ``(nan, (0, 0))`` when fewer than
+        ``min_points`` usable points.
     """
     ts = np.asarray(ts, dtype=float)
     r = np.asarray(remainders, dtype=float)
@@ -165,15 +167,6 @@ class HVPCheck:
     remainders: Array = field(repr=False)
 
 
-def _check_point(x: Array, name: str = "x") -> Array:
-    x = as_real_array(x, name)
-    if x.size == 0:
-        raise ValueError(f"{name} must be non-empty")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return x
-
-
 def check_gradient(
     f: Callable[[Array], float],
     grad: Callable[[Array], Array],
@@ -199,13 +192,21 @@ def check_gradient(
         Number of random unit directions.
     tol : float
         Tolerance of the finite-difference relative error.
+
+    Returns
+    -------
+    GradientCheck
+        ``ok`` (relative error ``<= tol`` and slope ``>= 1.8``), the worst relative error,
+        the smallest slope, one slope per direction, the steps and the first remainders.
     """
     if not callable(f):
         raise TypeError("f must be callable")
     if not callable(grad):
         raise TypeError("grad must be callable")
-    x = _check_point(x)
+    x = as_finite_array(x, "x")
     gen = as_generator(rng)
+    n_directions = as_int(n_directions, "n_directions")
+    tol = as_real(tol, "tol", positive=True)
     f0 = float(f(x))
     g0 = np.asarray(grad(x), dtype=np.float64)
     if g0.shape != x.shape:
@@ -261,13 +262,22 @@ def check_hvp(
         Number of random directions.
     tol : float
         Tolerance of the relative error and of the symmetry defect.
+
+    Returns
+    -------
+    HVPCheck
+        ``ok``, the worst relative error against a central difference of ``grad``, the
+        gradient-remainder slope (about 2), the cost-remainder slope (about 3, nan without
+        ``f``), the symmetry defect, per-direction slopes, the steps and remainders.
     """
     if not callable(grad):
         raise TypeError("grad must be callable")
     if not callable(hvp):
         raise TypeError("hvp must be callable")
-    x = _check_point(x)
+    x = as_finite_array(x, "x")
     gen = as_generator(rng)
+    n_directions = as_int(n_directions, "n_directions")
+    tol = as_real(tol, "tol", positive=True)
     g0 = np.asarray(grad(x), dtype=np.float64)
     f0 = float(f(x)) if f is not None else None
     ts = _steps(x)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -20,6 +21,14 @@ matplotlib.use("Agg", force=False)
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from bntheory._checks import as_int  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "RC_PARAMS",
@@ -59,7 +68,13 @@ RC_PARAMS: dict[str, object] = {
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """Context manager applying :data:`RC_PARAMS` (restored on exit)."""
+    """Context manager applying :data:`RC_PARAMS` (restored on exit).
+
+    Yields
+    ------
+    None
+        Inside the ``with`` block the project's settings are active.
+    """
     params = {k: v for k, v in RC_PARAMS.items() if k != "savefig.metadata"}
     with matplotlib.rc_context(params):
         yield
@@ -72,15 +87,28 @@ def figure(
     width: float | None = None,
     height: float | None = None,
     squeeze: bool = True,
-    **kwargs,
-):
-    """A new figure in the project style: ``(fig, axes)`` like :func:`matplotlib.pyplot.subplots`.
+    **kwargs: object,
+) -> tuple[Figure, Axes | np.ndarray]:
+    """A new figure in the project style, like :func:`matplotlib.pyplot.subplots`.
 
-    ``width``/``height`` in inches default to 5.0 x 3.4 per panel row/column scaled.
+    Parameters
+    ----------
+    nrows, ncols : int
+        Panel grid (at least 1 each).
+    width, height : float, optional
+        Size in inches; default 5.0 x 3.4 for one panel, 3.6 per column and 2.9 per row
+        otherwise.
+    squeeze : bool
+        As in :func:`matplotlib.pyplot.subplots`.
+    **kwargs
+        Passed on to :func:`matplotlib.pyplot.subplots`.
+
+    Returns
+    -------
+    tuple
+        ``(fig, axes)``: the figure and its axes (one ``Axes`` or an array of them).
     """
-    for name, val in (("nrows", nrows), ("ncols", ncols)):
-        if not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{name} must be a positive int, got {val!r}")
+    nrows, ncols = as_int(nrows, "nrows"), as_int(ncols, "ncols")
     w = width if width is not None else 5.0 if ncols == 1 else 3.6 * ncols
     h = height if height is not None else 3.4 if nrows == 1 else 2.9 * nrows
     with style():
@@ -90,8 +118,18 @@ def figure(
     return fig, axes
 
 
-def label_axes(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
-    """Set axis labels (and title); every bntheory axis is labelled."""
+def label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    """Set axis labels (and title); every bntheory axis is labelled.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel.
+    xlabel, ylabel : str
+        Axis labels (non-empty).
+    title : str, optional
+        Panel title.
+    """
     if not xlabel or not ylabel:
         raise ValueError("xlabel and ylabel must be non-empty")
     ax.set_xlabel(xlabel)
@@ -100,15 +138,25 @@ def label_axes(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
         ax.set_title(title)
 
 
-def set_log(ax, x: bool = False, y: bool = True, base: float = 10) -> None:
-    """Log scale on the chosen axes (``y`` by default)."""
+def set_log(ax: Axes, x: bool = False, y: bool = True, base: float = 10) -> None:
+    """Log scale on the chosen axes (``y`` by default).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel.
+    x, y : bool
+        Which axes get a log scale.
+    base : float
+        Logarithm base.
+    """
     if x:
         ax.set_xscale("log", base=base)
     if y:
         ax.set_yscale("log", base=base)
 
 
-def _xy(x, y, name: str):
+def _xy(x: ArrayLike, y: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
@@ -118,15 +166,70 @@ def _xy(x, y, name: str):
     return x, y
 
 
-def plot_measured(ax, x, y, label: str, *, method: str | None = None, **kwargs):
-    """A measured curve (solid line); ``method`` is appended to the legend label."""
+def plot_measured(
+    ax: Axes,
+    x: ArrayLike,
+    y: ArrayLike,
+    label: str,
+    *,
+    method: str | None = None,
+    **kwargs: object,
+) -> Line2D:
+    """A measured curve (solid line); ``method`` is appended to the legend label.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel.
+    x, y : array_like, shape (n,)
+        The curve.
+    label : str
+        Legend label.
+    method : str, optional
+        How it was measured, shown in parentheses after the label.
+    **kwargs
+        Passed on to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    matplotlib.lines.Line2D
+        The line.
+    """
     x, y = _xy(x, y, "plot_measured")
     lab = f"{label} ({method})" if method else label
     return ax.plot(x, y, linestyle="-", label=lab, **kwargs)[0]
 
 
-def plot_bound(ax, x, y, label: str, *, source: str | None = None, **kwargs):
-    """A stated bound (dashed line); ``source`` (paper, equation) is appended to the label."""
+def plot_bound(
+    ax: Axes,
+    x: ArrayLike,
+    y: ArrayLike,
+    label: str,
+    *,
+    source: str | None = None,
+    **kwargs: object,
+) -> Line2D:
+    """A stated bound (dashed line); ``source`` (paper, equation) is appended to the label.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel.
+    x, y : array_like, shape (n,)
+        The bound's curve.
+    label : str
+        Legend label.
+    source : str, optional
+        Where the bound is stated, shown in brackets after the label.
+    **kwargs
+        Passed on to :meth:`matplotlib.axes.Axes.plot` (default colour 0.25 grey,
+        width 1.2).
+
+    Returns
+    -------
+    matplotlib.lines.Line2D
+        The line.
+    """
     x, y = _xy(x, y, "plot_bound")
     lab = f"{label} [{source}]" if source else label
     kwargs.setdefault("color", "0.25")
@@ -134,18 +237,34 @@ def plot_bound(ax, x, y, label: str, *, source: str | None = None, **kwargs):
     return ax.plot(x, y, linestyle="--", label=lab, **kwargs)[0]
 
 
-def save_figure(fig, stem: str, out_dir: str | Path = "figures") -> tuple[Path, Path]:
-    """Write ``out_dir/stem.pdf`` and ``out_dir/stem.png``; returns ``(pdf_path, png_path)``.
+def save_figure(fig: Figure, stem: str, out_dir: str | Path = "figures") -> tuple[Path, Path]:
+    """Write ``out_dir/stem.pdf`` and ``out_dir/stem.png``.
 
     The PDF carries no creation date, so re-running an experiment gives the same file.
     Both are rendered in memory and written atomically (:mod:`bntheory._io`): an
     interrupted run never leaves a truncated figure.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    stem : str
+        File name without extension or folders.
+    out_dir : str or Path
+        Output folder (created when missing).
+
+    Returns
+    -------
+    tuple of Path
+        ``(pdf_path, png_path)``.
     """
     import io
 
     from bntheory._io import atomic_write_bytes
 
-    if not isinstance(stem, str) or not stem or "/" in stem or "\\" in stem:
+    if not isinstance(stem, str):
+        raise TypeError(f"stem must be a str, got {type(stem).__name__}")
+    if not stem or "/" in stem or "\\" in stem:
         raise ValueError(f"stem must be a non-empty file name without folders, got {stem!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from bntheory._checks import as_real
-from bntheory.measures import RateFit, fit_linear_rate
+from bntheory.measures import RateFit, fit_linear_rate, sequence_of
+from bntheory.status import Status
 
 __all__ = [
     "STATUSES",
@@ -32,7 +33,7 @@ __all__ = [
 Array = np.ndarray
 
 #: Every status a solver run can end with (:func:`bntheory.solvers.solve`).
-STATUSES = ("converged", "max_steps", "diverged")
+STATUSES = (str(Status.CONVERGED), str(Status.MAX_STEPS), str(Status.DIVERGED))
 
 
 def _real_array(x: object, name: str) -> Array:
@@ -48,24 +49,27 @@ def _real_array(x: object, name: str) -> Array:
         raise TypeError(f"{name} must be array-like of real numbers") from exc
 
 
-def _series(result: object, quantity: str) -> Array:
+def _series(result: object, quantity: str, allow_status: tuple[str, ...]) -> Array:
+    """The sequence to fit: :func:`bntheory.measures.sequence_of` without its gap fallback
+    (a rate asserted on ``gaps`` must be a rate of the true gaps), naming ``result``.
+
+    The status is checked before the values are (a diverged run may hold inf or NaN: the
+    failure to report is the status)."""
     if not isinstance(quantity, str):
         raise TypeError(f"quantity must be a str, got {type(quantity).__name__}")
-    if isinstance(result, (np.ndarray, list, tuple)):
-        return _real_array(result, "result")
-    if not (hasattr(result, "losses") and hasattr(result, "status")):
+    is_array = isinstance(result, (np.ndarray, list, tuple))
+    if not is_array and not (hasattr(result, "losses") and hasattr(result, "status")):
         raise TypeError(
             "result must be a solver Result (with status, losses, gaps, grad_norms) or a "
             f"1-D array of values, got {type(result).__name__}"
         )
-    if quantity in ("gaps", "losses", "grad_norms"):
-        vals = getattr(result, quantity, None)
-    else:
-        history = getattr(result, "history", None)
-        vals = history.get(quantity) if isinstance(history, dict) else None
-    if vals is None:
-        raise ValueError(f"quantity {quantity!r} is not available on this result")
-    return _real_array(vals, f"result.{quantity}")
+    _check_status(result, allow_status)
+    try:
+        if is_array:  # an array is the sequence itself, whatever ``quantity`` names
+            return sequence_of(result)
+        return sequence_of(result, quantity, gap_fallback=False)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(str(exc).replace("result_or_values", "result")) from exc
 
 
 def _allowed(allow_status: object) -> tuple[str, ...]:
@@ -87,7 +91,7 @@ def _check_status(result: object, allow_status: tuple[str, ...]) -> None:
     """Fail (AssertionError) when ``result`` is a Result whose status is not allowed."""
     if isinstance(result, (np.ndarray, list, tuple)):
         return
-    status = result.status
+    status = str(result.status)  # a Status member prints as its plain word
     if status not in allow_status:
         n = getattr(result, "n_steps", "?")
         msg = getattr(result, "message", "")
@@ -112,6 +116,18 @@ def fit_rate(values: object, window: tuple[int, int] | None = None) -> RateFit:
 
     With ``window=None`` the fit finds the linear (asymptotic) phase itself; pass
     ``window=(start, stop)`` to fix it (e.g. after BNGD's effective step has settled).
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        Positive values (gaps, losses, gradient norms).
+    window : tuple of int, optional
+        ``(start, stop)``: fit exactly ``start <= k < stop``.
+
+    Returns
+    -------
+    RateFit
+        The fitted rate, its confidence interval and the window used.
     """
     return _fit(_real_array(values, "values"), window, "values")
 
@@ -130,22 +146,49 @@ def assert_rate_at_most(
     ``result`` is a :class:`~bntheory.solvers.Result` (``quantity`` = "gaps", "losses",
     "grad_norms" or a history key) or a 1-D array. Returns the fit.
 
-    ``allow_status``: the statuses of a Result that may be asserted on (default: only
-    "converged"); the assertion fails on any other, e.g. on a "diverged" run whose
-    decaying stretch before the blow-up would fit a small rate. Runs stopped on purpose at
-    ``max_steps`` need ``allow_status=("converged", "max_steps")``. Arrays carry no status.
+    Parameters
+    ----------
+    result : Result or array_like
+        A solver result or the 1-D sequence itself.
+    bound : float
+        The stated rate (``>= 0``).
+    rtol : float
+        Relative slack on the bound (``>= 0``).
+    quantity : str
+        ``"gaps"``, ``"losses"``, ``"grad_norms"`` or a key of ``result.history``
+        (ignored for an array).
+    window : tuple of int, optional
+        ``(start, stop)``: fit exactly ``start <= k < stop``.
+    allow_status : str or iterable of str
+        The statuses of a Result that may be asserted on (default: only "converged"); the
+        assertion fails on any other, e.g. on a "diverged" run whose decaying stretch
+        before the blow-up would fit a small rate. Runs stopped on purpose at
+        ``max_steps`` need ``allow_status=("converged", "max_steps")``. Arrays carry no
+        status.
+
+    Returns
+    -------
+    RateFit
+        The fit.
+
+    Raises
+    ------
+    AssertionError
+        When the rate exceeds the bound or the status is not allowed (raised explicitly,
+        so the check also runs under ``python -O``).
     """
     bound = as_real(bound, "bound", nonneg=True)
     rtol = as_real(rtol, "rtol", nonneg=True)
     allowed = _allowed(allow_status)
-    values = _series(result, quantity)
-    _check_status(result, allowed)
+    values = _series(result, quantity, allowed)
     fit = _fit(values, window, "result")
     a, b = fit.window
-    assert fit.rate <= bound * (1 + rtol), (
-        f"measured rate {fit.rate:.6g} ({quantity}[{a}:{b}], 95% CI [{fit.ci_low:.6g}, {fit.ci_high:.6g}]) "
-        f"> stated {bound:.6g} * (1 + {rtol:g})"
-    )
+    # explicit raise, not ``assert``: the check must hold under ``python -O`` too
+    if not fit.rate <= bound * (1 + rtol):
+        raise AssertionError(
+            f"measured rate {fit.rate:.6g} ({quantity}[{a}:{b}], 95% CI "
+            f"[{fit.ci_low:.6g}, {fit.ci_high:.6g}]) > stated {bound:.6g} * (1 + {rtol:g})"
+        )
     return fit
 
 
@@ -158,50 +201,107 @@ def assert_rate_close(
     window: tuple[int, int] | None = None,
     allow_status: str | Iterable[str] = ("converged",),
 ) -> RateFit:
-    """Assert ``|fitted rate - expected| <= rtol * expected``; returns the fit.
+    """Assert ``|fitted rate - expected| <= rtol * expected``.
 
-    ``allow_status`` as in :func:`assert_rate_at_most` (default: only "converged").
+    Parameters
+    ----------
+    result : Result or array_like
+        A solver result or the 1-D sequence itself.
+    expected : float
+        The stated rate (``>= 0``).
+    rtol : float
+        Relative tolerance (``>= 0``).
+    quantity : str
+        As in :func:`assert_rate_at_most`.
+    window : tuple of int, optional
+        ``(start, stop)``: fit exactly ``start <= k < stop``.
+    allow_status : str or iterable of str
+        As in :func:`assert_rate_at_most` (default: only "converged").
+
+    Returns
+    -------
+    RateFit
+        The fit.
+
+    Raises
+    ------
+    AssertionError
+        When the rate is off by more than ``rtol`` or the status is not allowed.
     """
     expected = as_real(expected, "expected", nonneg=True)
     rtol = as_real(rtol, "rtol", nonneg=True)
     allowed = _allowed(allow_status)
-    values = _series(result, quantity)
-    _check_status(result, allowed)
+    values = _series(result, quantity, allowed)
     fit = _fit(values, window, "result")
     a, b = fit.window
     rel = abs(fit.rate - expected) / max(expected, 1e-300)
-    assert rel <= rtol, (
-        f"measured rate {fit.rate:.6g} ({quantity}[{a}:{b}]) vs stated {expected:.6g}: "
-        f"relative difference {rel:.3g} > rtol {rtol:g}"
-    )
+    if not rel <= rtol:
+        raise AssertionError(
+            f"measured rate {fit.rate:.6g} ({quantity}[{a}:{b}]) vs stated {expected:.6g}: "
+            f"relative difference {rel:.3g} > rtol {rtol:g}"
+        )
     return fit
 
 
 def assert_converges(result: object, *, gap_tol: float | None = None) -> None:
-    """Assert ``result.status == "converged"`` (and ``gaps[-1] <= gap_tol`` when given)."""
+    """Assert ``result.status == "converged"`` (and ``gaps[-1] <= gap_tol`` when given).
+
+    Parameters
+    ----------
+    result : Result
+        A solver result.
+    gap_tol : float, optional
+        Largest accepted final gap (``>= 0``); needs a result with gaps.
+
+    Raises
+    ------
+    AssertionError
+        When the run did not converge or its final gap is too large.
+    """
     if not hasattr(result, "status"):
         raise TypeError(f"result must be a solver Result, got {type(result).__name__}")
     if gap_tol is not None:
         gap_tol = as_real(gap_tol, "gap_tol", nonneg=True)
-    assert result.status == "converged", (
-        f"expected status 'converged', got {result.status!r} after "
-        f"{getattr(result, 'n_steps', '?')} steps: {getattr(result, 'message', '')}"
-    )
+    if result.status != Status.CONVERGED:
+        raise AssertionError(
+            f"expected status 'converged', got {str(result.status)!r} after "
+            f"{getattr(result, 'n_steps', '?')} steps: {getattr(result, 'message', '')}"
+        )
     if gap_tol is not None:
         gaps = getattr(result, "gaps", None)
         if gaps is None:
             raise ValueError("gap_tol given but the result has no gaps (optimum unknown)")
-        assert gaps[-1] <= gap_tol, f"final gap {gaps[-1]:.3g} > stated {gap_tol:.3g}"
+        if not gaps[-1] <= gap_tol:
+            raise AssertionError(f"final gap {gaps[-1]:.3g} > stated {gap_tol:.3g}")
 
 
 def assert_bound_holds(
     values: object, bound: object, *, rtol: float = 0.0, atol: float = 0.0
 ) -> float:
-    """Assert ``values <= bound * (1 + rtol) + atol`` elementwise; returns the worst ratio values/bound.
+    """Assert ``values <= bound * (1 + rtol) + atol`` elementwise.
 
     The failure message names the worst index with its measured and stated values. A NaN
     in ``values`` or ``bound`` is an error (it would compare False and pass silently); an
     infinite bound is no constraint.
+
+    Parameters
+    ----------
+    values : array_like
+        Measured values (finite).
+    bound : array_like
+        Stated bounds, broadcast to the shape of ``values``.
+    rtol, atol : float
+        Relative and absolute slack (``>= 0``).
+
+    Returns
+    -------
+    float
+        The worst ratio ``values / bound``.
+
+    Raises
+    ------
+    AssertionError
+        At the first violated index (the message counts all violations).
     """
     v = _real_array(values, "values")
     b = _real_array(bound, "bound")

@@ -9,30 +9,85 @@ Each experiment runs in a fresh interpreter (``python experiments/<name>.py ...`
 of them at a time (threads waiting on subprocesses; BLAS pinned to one thread each). Prints
 one line per experiment (status, seconds, the experiment's check message) and exits with 1
 if any experiment failed its check or crashed.
+
+Ctrl-C or SIGTERM ends every running experiment (each runs in its own session, so only this
+process sees the terminal's Ctrl-C; each also ends itself if this process dies), prints one
+line and exits with 130 or 143.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from bntheory.sweep.processes import child_env, guarded
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE.parent / "figures"
 
 
 def experiment_names() -> list[str]:
-    """Names of the experiment scripts (``*.py`` not starting with ``_``, except this file)."""
+    """Names of the experiment scripts (``*.py`` not starting with ``_``, except this file).
+
+    Returns
+    -------
+    list of str
+        Sorted names.
+    """
     return sorted(
         p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_") and p.stem != "run_all"
     )
 
 
-def _run_one(name: str, args: argparse.Namespace) -> tuple[str, int, float, str]:
+class _Children:
+    """The running experiment subprocesses; :meth:`stop` ends them and refuses new ones."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.procs: set[subprocess.Popen] = set()
+        self.stopped = False
+
+    def start(self, cmd: list[str]) -> subprocess.Popen | None:
+        with self.lock:
+            if self.stopped:
+                return None
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=child_env(),
+                start_new_session=True,
+            )
+            self.procs.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self.lock:
+            self.procs.discard(proc)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            procs = list(self.procs)
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _run_one(
+    name: str, args: argparse.Namespace, children: _Children
+) -> tuple[str, int, float, str]:
+    """Run one experiment script; returns (name, exit code, seconds, its last line)."""
     cmd = [
         sys.executable,
         str(HERE / f"{name}.py"),
@@ -47,19 +102,34 @@ def _run_one(name: str, args: argparse.Namespace) -> tuple[str, int, float, str]
         cmd.append("--replot")
     if args.executor != "serial":
         cmd += ["--executor", args.executor]
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(var, "1")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = children.start(cmd)
+    if proc is None:
+        return name, 143, 0.0, "not started (interrupted)"
+    try:
+        stdout, stderr = proc.communicate()
+    finally:
+        children.done(proc)
     secs = time.perf_counter() - t0
-    text = (proc.stdout.strip().splitlines() or [""])[-1]
+    text = (stdout.strip().splitlines() or [""])[-1]
     if proc.returncode not in (0, 1):
-        text = (proc.stderr.strip().splitlines() or ["crashed"])[-1]
+        text = (stderr.strip().splitlines() or ["crashed"])[-1]
     return name, proc.returncode, secs, text
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the experiments (see the module docstring).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command line (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 when every experiment passed its check, 1 otherwise, 130/143 when interrupted.
+    """
     p = argparse.ArgumentParser(prog="run_all", description="Run every experiment script.")
     p.add_argument("--quick", action="store_true", help="small, fast versions")
     p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: figures/)")
@@ -78,9 +148,20 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             p.error(f"--only: unknown experiments {unknown}; available: {names}")
         names = wanted
+    return guarded("run_all", lambda: _run_all(names, args))
+
+
+def _run_all(names: list[str], args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        results = list(ex.map(lambda n: _run_one(n, args), names))
+    children = _Children()
+    ex = ThreadPoolExecutor(max_workers=args.jobs)
+    try:
+        results = list(ex.map(lambda n: _run_one(n, args, children), names))
+    except BaseException:  # Ctrl-C / SIGTERM: end the running experiments, start no more
+        children.stop()
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
     failed = 0
     for name, code, secs, text in results:
         status = {0: "ok", 1: "CHECK FAILED"}.get(code, f"CRASHED ({code})")

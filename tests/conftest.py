@@ -1,6 +1,8 @@
 """Test configuration.
 
-* A derandomized hypothesis profile in CI (reproducible runs).
+* Hypothesis is derandomized by default, locally as in CI, so a developer's run cannot fail
+  on an example CI never sees. ``HYPOTHESIS_PROFILE=explore`` opts in to randomized runs
+  (new examples on every run; a failure prints the blob that reproduces it).
 * Single-threaded BLAS for the whole suite: the matrices in the tests are small, and on a
   2-core machine multithreaded OpenBLAS is many times slower on them (see tests/nets).
 """
@@ -18,8 +20,15 @@ except ImportError:  # pragma: no cover - threadpoolctl is in the test extra
     threadpool_limits = None
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+# "dev" is the local default and is derandomized too: same examples as CI.
+settings.register_profile("dev", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, deadline=None, print_blob=True)
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+if _PROFILE not in ("ci", "dev", "explore"):
+    raise pytest.UsageError(
+        f"HYPOTHESIS_PROFILE must be 'ci', 'dev' or 'explore', got {_PROFILE!r}"
+    )
+settings.load_profile(_PROFILE)
 
 
 @pytest.fixture(autouse=True, scope="session")

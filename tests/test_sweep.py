@@ -125,7 +125,7 @@ def test_bad_input_names_the_argument(kwargs, exc, word):
 
 @pytest.mark.parametrize("spec", ["threads", "processes:0", "processes:x", "dask-local:-1", ""])
 def test_unknown_executor_spec(spec):
-    with pytest.raises(ValueError, match="spec"), executor_from_spec(spec):
+    with pytest.raises(ValueError, match="executor"), executor_from_spec(spec):
         pass
 
 
@@ -180,6 +180,7 @@ def test_serial_executor_conforms_to_executor_interface():
         ex.submit(abs, 1)
 
 
+@pytest.mark.slow  # full claims / a process pool and a Dask cluster
 def test_processes_and_dask_give_bit_identical_results():
     serial = run_sweep(sweep._example_noisy_quadratic, GRID, seeds=2, progress=False)
     with executor_from_spec("processes:2") as ex:
@@ -478,3 +479,102 @@ def test_run_sweep_record_limit_before_building_records():
         run_sweep(_const, {"x": [0]}, seeds=1, progress=False, max_records="5")
     res = run_sweep(_const, {"x": [0, 1]}, seeds=3, progress=False, max_records=6)
     assert len(res.records) == 6
+
+
+# ---------------------------------------------------------------------------
+# metadata under concurrency, run ids, statuses, executor specs
+# ---------------------------------------------------------------------------
+
+
+def test_concurrent_metadata_writers_lose_no_update(tmp_path):
+    import threading
+
+    from bntheory.sweep.store import write_metadata
+
+    def writer(w):
+        for i in range(15):
+            write_metadata(tmp_path, {"run_id": f"{w}-{i}", "status": "running"})
+            write_metadata(tmp_path, {"run_id": f"{w}-{i}", "status": "done"})
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runs = json.loads((tmp_path / "metadata.json").read_text())["runs"]
+    assert sorted(r["run_id"] for r in runs) == sorted(
+        f"{w}-{i}" for w in range(3) for i in range(15)
+    )
+    assert all(r["status"] == "done" for r in runs)
+
+
+_CONCURRENT = """
+import sys
+from bntheory.sweep import run_sweep
+from bntheory.sweep._examples import _example_fail_if
+run_sweep(_example_fail_if, {"x": list(range(int(sys.argv[2]), int(sys.argv[2]) + 20))},
+          seeds=1, out_dir=sys.argv[1], progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_three_concurrent_sweeps_on_one_folder_all_end_done(tmp_path):
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _CONCURRENT, str(tmp_path), str(20 * k)], env=env)
+        for k in range(3)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    runs = json.loads((tmp_path / "metadata.json").read_text())["runs"]
+    assert len(runs) == 3 and all(r["status"] == "done" for r in runs)
+    assert len(list((tmp_path / "cells").glob("*.json"))) == 60
+
+
+def test_run_ids_are_unique_within_one_second(tmp_path, monkeypatch):
+    # the flake of test_metadata_records_versions_seed_and_times: two runs in the same
+    # second in one process got the same run id when the first grid's id() was reused,
+    # so the second run replaced the first in metadata.json
+    import bntheory.sweep.run as run_mod
+
+    monkeypatch.setattr(run_mod, "now", lambda: "2026-01-01T00:00:00+00:00")
+    for _ in range(5):
+        run_sweep(_draws, {"n": [0]}, seeds=1, out_dir=tmp_path, progress=False)
+    runs = json.loads((tmp_path / "metadata.json").read_text())["runs"]
+    assert len({r["run_id"] for r in runs}) == 5
+
+
+def test_statuses_are_status_members_with_unchanged_values(tmp_path):
+    from bntheory.status import Status
+
+    res = run_sweep(
+        sweep._example_fail_if, {"x": [0, 1], "bad": [1]}, seeds=1, out_dir=tmp_path, progress=False
+    )
+    assert [r["status"] for r in res.records] == [Status.OK, Status.FAILED]
+    assert [r["status"] for r in res.records] == ["ok", "failed"]
+    assert isinstance(res.records[0]["status"], Status)
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert meta["last"]["status"] == "done"
+
+
+def test_unknown_executor_message_names_the_choices():
+    with pytest.raises(ValueError) as info, executor_from_spec("threads"):
+        pass
+    assert str(info.value) == (
+        "unknown executor 'threads' (use serial, processes:N or dask://HOST:PORT)"
+    )
+
+
+@pytest.mark.slow  # imports distributed, then waits the 5 s connect timeout
+def test_dask_address_without_scheduler_fails_fast():
+    pytest.importorskip("distributed")
+    import time
+
+    t0 = time.perf_counter()
+    with (
+        pytest.raises(ConnectionError, match="localhost:1"),
+        executor_from_spec("dask://localhost:1"),
+    ):
+        pass
+    assert time.perf_counter() - t0 < 15.0

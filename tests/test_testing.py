@@ -119,3 +119,78 @@ def test_assert_bound_holds_huge_bound_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert_bound_holds([1.0], [1.7e308], rtol=1.0)
+
+
+_FAILING_UNDER_O = r"""
+import numpy as np
+from types import SimpleNamespace
+
+from bntheory.testing import (
+    assert_bound_holds, assert_converges, assert_rate_at_most, assert_rate_close,
+)
+
+assert not __debug__, "this script must run under python -O"
+k = np.arange(200)
+diverged = SimpleNamespace(status="diverged", losses=np.ones(3), gaps=np.ones(3), n_steps=3)
+cases = {
+    "rate_at_most": lambda: assert_rate_at_most(0.9**k, 0.5),
+    "rate_close": lambda: assert_rate_close(0.9**k, 0.5, rtol=0.01),
+    "converges": lambda: assert_converges(diverged),
+    "converges_gap": lambda: assert_converges(
+        SimpleNamespace(status="converged", losses=np.ones(2), gaps=np.array([1.0, 0.5])),
+        gap_tol=1e-3,
+    ),
+    "bound": lambda: assert_bound_holds([1.0, 3.0], [2.0, 2.0]),
+}
+for name, call in cases.items():
+    try:
+        call()
+    except AssertionError:
+        print(name, "failed")
+    else:
+        print(name, "PASSED")
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter importing numpy and scipy: ~5-10 s on 2 busy cores
+def test_helpers_fail_under_python_O():
+    """The helpers raise AssertionError explicitly, so ``python -O`` (which strips bare
+    ``assert`` statements) cannot turn a failing check into a silent pass."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-O", "-c", _FAILING_UNDER_O],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split("\n")
+    lines = [ln for ln in out if ln]
+    assert len(lines) == 5, out
+    assert all(ln.endswith(" failed") for ln in lines), lines
+
+
+def test_helpers_fail_when_compiled_without_asserts():
+    """Fast in-process twin of the ``python -O`` test: bntheory/testing.py compiled with
+    ``optimize=1`` (bare ``assert`` statements stripped) still fails on every failing case."""
+    import types
+
+    import bntheory.testing as mod
+
+    with open(mod.__file__, encoding="utf-8") as fh:
+        code = compile(fh.read(), mod.__file__, "exec", optimize=1)
+    opt = types.ModuleType("bntheory_testing_optimized")
+    exec(code, opt.__dict__)
+    k = np.arange(200)
+    from types import SimpleNamespace
+
+    diverged = SimpleNamespace(status="diverged", losses=np.ones(3), gaps=np.ones(3), n_steps=3)
+    for call in (
+        lambda: opt.assert_rate_at_most(0.9**k, 0.5),
+        lambda: opt.assert_rate_close(0.9**k, 0.5, rtol=0.01),
+        lambda: opt.assert_converges(diverged),
+        lambda: opt.assert_bound_holds([1.0, 3.0], [2.0, 2.0]),
+    ):
+        with pytest.raises(AssertionError):
+            call()

@@ -157,79 +157,6 @@ def dln_landscape(seed: int, lr: float) -> dict:
     return out
 
 
-# ----------------------------------------------------------------- Ioffe & Szegedy Fig. 1
-def _digits_or_unavailable() -> None:
-    """Raise :class:`~bntheory.claims.core.Unavailable` when scikit-learn (the digits data
-    set) is missing: the Ioffe & Szegedy substitutes are never run on other data."""
-    import importlib.util
-
-    from bntheory.claims.core import Unavailable
-
-    if importlib.util.find_spec("sklearn") is None:
-        raise Unavailable(
-            "scikit-learn (its bundled 8x8 digits, the MNIST stand-in) is not installed; "
-            "pip install 'bntheory[data]'"
-        )
-
-
-@lru_cache(maxsize=64)
-def ioffe_fig1(seed: int, quick: bool) -> dict:
-    """Ioffe & Szegedy (2015), Fig. 1 (:func:`bntheory.nets.measurements.ioffe_figure1`):
-    3 sigmoid hidden layers, SGD batch 60 (lr 0.5), scikit-learn's 8x8 digits instead of
-    MNIST (raises ``Unavailable`` without scikit-learn); quick: width 32, 200 steps; full:
-    width 64, 600 steps. Drift = max over checkpoints of |percentile - initial percentile|
-    ({15, 50, 85}th) of the sigmoid input of one last-hidden-layer unit, divided by the
-    initial 15-85 spread; KL = histogram KL from the first checkpoint to the last;
-    saturation = fraction of all hidden sigmoid inputs with ``|z| > 4`` at the end;
-    attenuation = ||grad of the first dense layer|| / ||grad of the output layer||
-    (mini-batch), mean over the last tenth of the steps divided by the mean over the first
-    tenth."""
-    from bntheory.nets.measurements import ioffe_figure1
-
-    _digits_or_unavailable()
-    hidden, steps = (32, 200) if quick else (64, 600)
-    r = ioffe_figure1(steps=steps, eval_every=steps // 4, hidden=hidden, rng=seed)
-    out = {"dataset_digits": float(r.dataset == "digits")}
-    for tag, sh, acc, st, sat, gn in (
-        ("plain", r.shift_plain, r.accuracy_plain, r.status_plain, r.saturation_plain,
-         r.grad_norms_plain),
-        ("bn", r.shift_bn, r.accuracy_bn, r.status_bn, r.saturation_bn, r.grad_norms_bn),
-    ):  # fmt: skip
-        p = sh.percentiles
-        out[f"completed_{tag}"] = float(st == "completed")
-        out[f"drift_{tag}"] = float(np.max(np.abs(p - p[:1])) / (p[0, 2] - p[0, 0]))
-        out[f"kl_{tag}"] = float(sh.kl_from_first[-1])
-        out[f"acc_{tag}"] = float(acc[-1])
-        out[f"sat0_{tag}"], out[f"sat_{tag}"] = float(sat[0]), float(sat[1])
-        out[f"atten_{tag}"] = _attenuation(gn)
-    return out
-
-
-@lru_cache(maxsize=64)
-def sigmoid_drift_layers(seed: int) -> dict:
-    """Per-layer drift of the sigmoid inputs (all 3 hidden layers, one unit each) in the
-    Ioffe & Szegedy Fig. 1 setting (width 32, 300 SGD steps, batch 60, lr 0.5, 10-class
-    Gaussian mixture in 20-D): the article says the stabilization is strongest in early
-    layers; Fig. 1 shows only the last hidden layer."""
-    from bntheory.nets import MLP, gaussian_mixture, train
-
-    data = gaussian_mixture(600, 300, 20, 10, separation=3.0, rng=seed)
-    out = {}
-    for bn in (False, True):
-        net = MLP([20, 32, 32, 32, 10], "sigmoid", bn=bn, loss="cross_entropy", rng=seed + 1)
-        res = train(
-            net, data.X_train, data.Y_train, lr=0.5, steps=300, batch_size=60, rng=seed + 2,
-            X_test=data.X_test, Y_test=data.Y_test, eval_every=30,
-            probe=[(k, 0) for k in range(3)], probe_training=True,
-        )  # fmt: skip
-        for k in range(3):
-            p = np.percentile(res.activations[(k, 0)], [15, 50, 85], axis=1)
-            out[f"drift_{'bn' if bn else 'plain'}_layer{k}"] = float(
-                np.max(np.abs(p - p[:, :1])) / (p[2, 0] - p[0, 0])
-            )
-    return out
-
-
 # ----------------------------------------------------------------- the article's own readings
 @lru_cache(maxsize=64)
 def dln_moment_shift(seed: int) -> dict:
@@ -336,41 +263,40 @@ def representation_separation(seed: int) -> dict:
     return out
 
 
-def _attenuation(grad_norms: np.ndarray) -> float:
-    """``A = ||grad first layer|| / ||grad output layer||`` (mini-batch, per step): mean over
-    the last tenth of the steps divided by the mean over the first tenth."""
-    k = max(1, grad_norms.shape[0] // 10)
-    a = grad_norms[:, 0] / grad_norms[:, -1]
-    return float(np.mean(a[-k:]) / np.mean(a[:k]))
+# Ioffe & Szegedy Fig. 1 and saturation measurements (re-exported; see _netexp_ioffe).
+from bntheory.claims._netexp_ioffe import (  # noqa: E402
+    IOFFE_MNIST_KEY,
+    N_IOFFE_MNIST,
+    _attenuation,
+    _digits_or_unavailable,
+    ioffe_fig1,
+    ioffe_mnist,
+    ioffe_mnist_rows,
+    sigmoid_drift_layers,
+    sigmoid_saturation,
+)
 
-
-@lru_cache(maxsize=64)
-def sigmoid_saturation(seed: int) -> dict:
-    """The reference article (ICS section): shifts amplified through many layers drive
-    sigmoids into saturation, which causes vanishing gradients (Ioffe & Szegedy 2015,
-    Sec. 1). Deep sigmoid net ``[64] + [32] * 6 + [10]`` (init ``N(0, 1/fan_in)``,
-    cross-entropy) on scikit-learn's 8x8 digits (``Unavailable`` without scikit-learn),
-    with and without BN, same init seed and batch order, 200 SGD steps (lr 0.5, batch 60,
-    the Fig. 1 optimizer). Saturation = fraction of all hidden sigmoid inputs (test set,
-    train mode) with ``|z| > 4`` after training; attenuation as in :func:`_attenuation`."""
-    from bntheory.nets import MLP, load_digits_split, train
-    from bntheory.nets.measurements import _saturated_fraction
-
-    _digits_or_unavailable()
-    s_data, s_init, s_order = _subseeds(seed, 3)
-    d = load_digits_split(rng=s_data)
-    out = {}
-    for bn in (False, True):
-        tag = "bn" if bn else "plain"
-        net = MLP([64] + [32] * 6 + [10], "sigmoid", bn=bn, loss="cross_entropy", rng=s_init)
-        out[f"sat0_{tag}"] = _saturated_fraction(net, d.X_test, 4.0)
-        with np.errstate(all="ignore"):
-            r = train(
-                net, d.X_train, d.Y_train, lr=0.5, steps=200, batch_size=60, rng=s_order,
-                X_test=d.X_test, Y_test=d.Y_test,
-            )  # fmt: skip
-        out[f"completed_{tag}"] = float(r.status == "completed")
-        out[f"sat_{tag}"] = _saturated_fraction(net, d.X_test, 4.0)
-        out[f"atten_{tag}"] = _attenuation(r.grad_norms)
-        out[f"acc_{tag}"] = float(r.test_accuracy[-1])
-    return out
+__all__ = [
+    "IOFFE_MNIST_KEY",
+    "LR_GRID",
+    "N_DLN",
+    "N_DLN_CORR",
+    "N_IOFFE_MNIST",
+    "dln_ics",
+    "dln_landscape",
+    "dln_moment_shift",
+    "fmt_ci",
+    "hessian_isotropy_bn",
+    "ioffe_fig1",
+    "ioffe_mnist",
+    "ioffe_mnist_rows",
+    "lr_sweep",
+    "paired_ratio_ci",
+    "per_seed",
+    "representation_separation",
+    "sigmoid_drift_layers",
+    "sigmoid_saturation",
+    "spearman_ci",
+    "_attenuation",
+    "_digits_or_unavailable",
+]

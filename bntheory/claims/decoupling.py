@@ -281,7 +281,8 @@ def _check_fim(quick: bool, rng: np.random.Generator) -> Measurement:
         vals | {"T_fixed": float(FISHER_T_FIXED), "M_max": float(FISHER_WIDTHS[-1])},
         ivs,
         note="Karakida et al.'s width/sample condition could not be located (only their "
-        "abstract is available, THEORY.md Sec. 6); T = M is the setting where the mean-field "
+        "abstract of 'The Normalization Method for Alleviating Pathological Sharpness in Wide "
+        "Neural Networks' is available); T = M is the setting where the mean-field "
         "argument (the centred FIM Gram matrix has entries O(M/T)) predicts O(1)",
     )
 

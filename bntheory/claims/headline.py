@@ -1,7 +1,9 @@
 """Headline numbers and history of the reference article.
 
 The paper's numbers are those of Ioffe & Szegedy (2015), Sec. 4.2 / Table 2 / Fig. 3
-(THEORY.md Sec. 1, tag [P]); the checks do the arithmetic the article's wording implies.
+("Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate
+Shift", checked against the paper's text); the checks do the arithmetic the article's
+wording implies.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ TOP5_RESULT = SourceFact(
 
 
 #: Ioffe & Szegedy (2015), Sec. 4.2.2, Fig. 3 and Fig. 4: steps to reach Inception's 72.2 %
-#: top-1 and the maximum validation accuracy of each network (THEORY.md Sec. 1, [P]).
+#: top-1 and the maximum validation accuracy of each network (checked against the paper's text).
 INCEPTION_VARIANTS = SourceFact(
     "Ioffe & Szegedy (2015), Sec. 4.2.2, Figs. 3-4",
     {
@@ -190,7 +192,7 @@ CLAIMS = [
         "head-05",
         "headline",
         "Residual Networks ... achieved unprecedented depths of over 100 layers on ImageNet without gradient vanishing issues",
-        "He et al. (2016) (not in THEORY.md)",
+        "He et al. (2016), 'Deep Residual Learning for Image Recognition' (not checked against its text here)",
         "literature",
         ">100 layers trainable",
         untestable_check,

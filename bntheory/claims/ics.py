@@ -24,7 +24,7 @@ N_HESSIAN = {True: 6, False: 10}
 #: Ioffe & Szegedy (2015), Sec. 4.1 and Fig. 1: the activation plots come from a network
 #: with 3 fully connected sigmoid hidden layers of 100 units on MNIST (batch 60, 50000
 #: steps); Fig. 1(b, c) show the {15, 50, 85}th percentiles of the sigmoid input of one
-#: typical unit of the last hidden layer over training (THEORY.md Sec. 1, [P]).
+#: typical unit of the last hidden layer over training (Ioffe & Szegedy 2015, Sec. 4.1).
 IOFFE_FIG1 = SourceFact(
     "Ioffe & Szegedy (2015), Sec. 4.1, Fig. 1",
     {
@@ -36,7 +36,7 @@ IOFFE_FIG1 = SourceFact(
     },
 )
 
-#: Santurkar et al. (2018), Sec. 2.1 ("noisy BatchNorm", THEORY.md Sec. 4, [T]): the
+#: Santurkar et al. (2018), Sec. 2.1 ("noisy BatchNorm"): the
 #: ablation ADDS time-varying noise with non-zero mean and non-unit variance after the BN
 #: layers of a BN network (distributions destabilized) and finds training about as fast as
 #: with BN; no network without BN gets stabilized distributions.
@@ -60,19 +60,57 @@ def _check_stabilized_ablation(quick: bool, rng: np.random.Generator) -> Measure
 
 
 # ----------------------------------------------------------------- measured claims
-def _fig1(quick: bool, rng: np.random.Generator) -> list[dict]:
-    """Per-seed Ioffe & Szegedy Fig. 1 substitute (digits; ``Unavailable`` without
-    scikit-learn); shared with the covariate-shift-quantification section."""
+def fig1_digits_rows(quick: bool, rng: np.random.Generator) -> list[dict]:
+    """Per-seed Ioffe & Szegedy (2015) Fig. 1 analogue on scikit-learn's 8x8 digits.
+
+    :func:`bntheory.claims._netexp.ioffe_fig1` over the default seeds of ``ioffe-fig1``:
+    ics-02 in quick mode and the Fig. 1 context values of ics-09.
+
+    Parameters
+    ----------
+    quick : bool
+        Quick (width 32, 200 steps) or full (width 64, 600 steps) analogue.
+    rng : numpy.random.Generator
+        The claim's generator (seeds outside a ledger run).
+
+    Returns
+    -------
+    list of dict
+        One record per seed.
+
+    Raises
+    ------
+    bntheory.claims.core.Unavailable
+        scikit-learn (the digits) is not installed.
+    """
     from bntheory.claims._netexp import ioffe_fig1, per_seed
 
     return per_seed("ioffe-fig1", lambda s: ioffe_fig1(s, quick), quick, rng)
 
 
+#: Settings of ics-02 per mode (the measured text and the note say which ran).
+_FIG1_SETTING = {
+    True: (
+        "scikit-learn's 8x8 digits (the quick substitute, not MNIST)",
+        "quick: Fig. 1 analogue, 3 sigmoid hidden layers of width 32 on scikit-learn's 8x8 "
+        "digits, SGD batch 60, lr 0.5 (the paper gives none), 200 steps, same init and batch "
+        "order",
+    ),
+    False: (
+        "MNIST at Ioffe & Szegedy's protocol",
+        "full: Ioffe & Szegedy's Sec. 4.1 protocol on MNIST (60,000 / 10,000 images): "
+        "784-100-100-100-10 sigmoid, SGD batch 60, 50,000 steps, declared lr 0.5 (the paper "
+        "gives none), percentiles over the test set from the inference network (Alg. 2); "
+        "the runs of the ioffe_fig1_mnist experiment (shared sweep store), 3 seeds",
+    ),
+}
+
+
 def _check_bn_stable(quick: bool, rng: np.random.Generator) -> Measurement:
-    from bntheory.claims._netexp import paired_ratio_ci
+    from bntheory.claims._netexp import ioffe_mnist_rows, paired_ratio_ci
     from bntheory.claims.stats import mean_ci
 
-    rows = _fig1(quick, rng)
+    rows = fig1_digits_rows(quick, rng) if quick else ioffe_mnist_rows(rng)
     ok = [r["completed_plain"] * r["completed_bn"] for r in rows]
     dp = [r["drift_plain"] if o else np.nan for r, o in zip(rows, ok, strict=True)]
     db = [r["drift_bn"] if o else np.nan for r, o in zip(rows, ok, strict=True)]
@@ -87,22 +125,36 @@ def _check_bn_stable(quick: bool, rng: np.random.Generator) -> Measurement:
         v |= a
         iv |= b
     v["n_seeds"] = float(len(rows))
+    where, note = _FIG1_SETTING[quick]
+    v["dataset"] = where
     return Measurement(
-        f"percentile drift of a last-hidden-layer sigmoid input, BN / no BN = "
+        f"{where}: percentile drift of a last-hidden-layer sigmoid input, BN / no BN = "
         f"{v['drift_ratio']:.3g} (95 % CI {fmt_ci(iv, 'drift_ratio')}), "
         f"{len(rows)} seeds",
         v,
         iv,
-        note=(
-            "Fig. 1 substitute: 3 sigmoid hidden layers on scikit-learn's 8x8 digits (not "
-            "MNIST), SGD batch 60, lr 0.5 (the paper gives none), same init and batch order; "
-            "quick: width 32, 200 steps; full: width 64, 600 steps"
-        ),
+        note=note,
     )
 
 
-def _ics(quick: bool, rng: np.random.Generator) -> list[dict]:
-    """Per-seed Santurkar Def. 2.1 ICS of the deep linear net (shared with cs-06)."""
+def ics_rows(quick: bool, rng: np.random.Generator) -> list[dict]:
+    """Per-seed Santurkar et al. (2018) Def. 2.1 ICS of the deep linear net.
+
+    :func:`bntheory.claims._netexp.dln_ics` over ``_netexp.N_DLN`` seeds (shared with
+    cs-06 and cs-07).
+
+    Parameters
+    ----------
+    quick : bool
+        Ledger mode (the runs are the same in both modes).
+    rng : numpy.random.Generator
+        The claim's generator (seeds outside a ledger run).
+
+    Returns
+    -------
+    list of dict
+        One record per seed.
+    """
     from bntheory.claims._netexp import N_DLN, dln_ics, per_seed
 
     return per_seed("dln-ics", dln_ics, quick, rng, n=N_DLN)
@@ -114,7 +166,7 @@ def ics_ratio(quick: bool, rng: np.random.Generator) -> tuple[dict, dict]:
     from bntheory.claims._netexp import paired_ratio_ci
     from bntheory.claims.stats import mean_ci
 
-    rows = _ics(quick, rng)
+    rows = ics_rows(quick, rng)
     v, iv = paired_ratio_ci(
         "ics_ratio", [r["rel_bn"] for r in rows], [r["rel_plain"] for r in rows]
     )
@@ -287,7 +339,7 @@ def _check_saturation(quick: bool, rng: np.random.Generator) -> Measurement:
         v |= a
         iv |= b
     # the Ioffe & Szegedy Fig. 1 setting (3 sigmoid layers), for context
-    fig = _fig1(quick, rng)
+    fig = fig1_digits_rows(quick, rng)
     v["fig1_sat_plain"] = float(np.mean([r["sat_plain"] for r in fig]))
     v["fig1_atten_plain"] = float(np.mean([r["atten_plain"] for r in fig]))
     v["fig1_atten_bn"] = float(np.mean([r["atten_bn"] for r in fig]))
@@ -360,13 +412,16 @@ CLAIMS = [
             "undefined (inconclusive)",
         ),
         explain=(
-            "On the digits substitute of Fig. 1, the {{15, 50, 85}}th percentiles of a "
+            "On {dataset}, the {{15, 50, 85}}th percentiles of a "
             "last-hidden-layer sigmoid input drift by {drift_plain:.3g} initial 15-85 spreads "
             "without BN and {drift_bn:.3g} with BN: a ratio of {drift_ratio:.3g} (geometric "
             "mean over {n_seeds:.0f} seeds). Test accuracy {acc_bn:.3f} with BN vs "
             "{acc_plain:.3f} without."
         ),
-        quick_note="quick trains width 32 for 200 steps, full width 64 for 600 steps",
+        quick_note=(
+            "quick runs the Fig. 1 analogue on scikit-learn's 8x8 digits (width 32, 200 steps, "
+            "3 seeds); full runs MNIST at Ioffe & Szegedy's protocol (50,000 steps, 3 seeds)"
+        ),
     ),
     Claim(
         "ics-03",
@@ -559,9 +614,9 @@ CLAIMS = [
 PLACES: dict[str, tuple[str, str, str]] = {
     "ics-01": ("claims.ics (source: Ioffe & Szegedy Fig. 1)", "tests/claims/test_ics.py", "-"),
     "ics-02": (
-        "nets.measurements.ioffe_figure1",
-        "tests/nets/test_measurements.py, tests/claims/test_ics.py",
-        "ioffe_fig1",
+        "nets.ioffe2015.ioffe_figure1_mnist (full), nets.measurements.ioffe_figure1 (quick)",
+        "tests/nets/test_ioffe2015.py, tests/nets/test_measurements.py, tests/claims/test_ics.py",
+        "ioffe_fig1_mnist",
     ),
     "ics-10": (
         "nets.measurements.internal_covariate_shift (runs of ics-03)",

@@ -1,4 +1,4 @@
-"""Least-squares convergence with BN (Cai, Li & Shen 2019; THEORY.md Sec. 2).
+"""Least-squares convergence with BN (Cai, Li & Shen 2019, "A Quantitative Analysis of the Effect of Batch Normalization on Gradient Descent").
 
 Every check runs the library: problems from :class:`bntheory.problems.LeastSquares`,
 iterations by :func:`bntheory.solvers.solve` with :class:`~bntheory.solvers.GradientDescent`
@@ -9,7 +9,8 @@ the checks only measure (core.py's rule) and the readings decide.
 The races of ls-01, ls-07 and ls-08 count iterations until the loss gap ``J - J*`` falls
 below :data:`TARGET` times its initial value, for GD and BNGD at each method's best step
 of a fixed grid ("tuned") and at the textbook step ``1/L`` (for BNGD: the initial effective
-step ``eps_hat_0 = lr_w q / ||w_0||_H^2 = 1/L``, THEORY.md Sec. 2 (iii)).
+step ``eps_hat_0 = lr_w q / ||w_0||_H^2 = 1/L``; the effective step of BNGD's local
+linearization, derived from Cai, Li & Shen's model).
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def _check_gd_kappa(quick: bool, rng: np.random.Generator) -> Measurement:
 
 
 # --------------------------------------------------------------------------- ls-02
-#: Cai, Li & Shen (2019), abstract and Sec. 2 (THEORY.md Sec. 2 [P]): the model is
+#: Cai, Li & Shen (2019), abstract and Sec. 2 (checked against the paper's text): the model is
 #: y ~ a w^T x / ||w||_H, i.e. BN of the OUTPUT of the linear model.
 CAI_MODEL = SourceFact(
     "Cai, Li & Shen (2019), abstract (model y ~ a w^T x/||w||_H), Sec. 2",
@@ -335,7 +336,8 @@ def _check_bngd_rate(quick: bool, rng: np.random.Generator) -> Measurement:
         vals,
         ivs,
         note="the local rate is set by the self-tuned effective step eps_hat = lr_w q/||w||_H^2 "
-        "(THEORY.md Sec. 2 (iii)); (1 - 1/kappa*) is reached only at eps_hat = 1/lambda_max(H*)",
+        "(local linearization of BNGD derived from the model of Cai, Li & Shen (2019)); "
+        "(1 - 1/kappa*) is reached only at eps_hat = 1/lambda_max(H*)",
     )
 
 
@@ -575,7 +577,8 @@ CLAIMS = [
             "prediction averages the per-step factor over the same window, so eps_hat's "
             "drift is accounted for; 2 % is a wide margin for what remains; 95 % t-interval "
             "over seeds",
-            source="THEORY.md Sec. 2 (iii) [D+] (linearization of Cai, Li & Shen's BNGD)",
+            source="linearization of BNGD near the minimizer, derived from the model of Cai, Li & "
+            "Shen (2019), 'A Quantitative Analysis of the Effect of Batch Normalization on Gradient Descent', and checked numerically",
         ),
         explain=(
             "At lr_w = {lr_w:g} the BNGD loss gap contracts with exponent {exponent_measured:.5f} per "
@@ -607,7 +610,8 @@ CLAIMS = [
             "with an isolated extreme eigenvector of H",
             (P("max_ratio_all", "<=", 1.0, rtol=1e-9), P("mean_ratio_aligned", "<=", 0.5)),
             "same thresholds as the literal reading",
-            source="THEORY.md Sec. 2 (iii) [D] (interlacing for H* = H - Hw*w*^T H/(w*^T H w*))",
+            source="Cauchy interlacing for H* = H - Hw*w*^T H/(w*^T H w*) (derived; H* from the "
+            "model of Cai, Li & Shen (2019), 'A Quantitative Analysis of the Effect of Batch Normalization on Gradient Descent')",
         ),
         explain=(
             "kappa*/kappa is at most {max_ratio_all:.4f} (interlacing), but for a random w* "
@@ -646,7 +650,8 @@ CLAIMS = [
         untestable_check,
         evidence="none",
         untestable=(
-            "the text of Cai et al.'s theorems is not available (THEORY.md Sec. 2); a "
+            "the text of Cai et al.'s theorems is not available (only the abstract of 'A "
+            "Quantitative Analysis of the Effect of Batch Normalization on Gradient Descent' is); a "
             "'Theorem 3.4' with a 'speedup proportional to the variance reduction' cannot be "
             "located. ls-03 and ls-08 measure the rate and the speedup themselves"
         ),

@@ -27,7 +27,6 @@ Deep-network experiments use the same contract; their ``compute`` may call :func
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -40,6 +39,17 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+
+from bntheory._io import WriteError, read_json, write_json  # noqa: E402
+from bntheory.experiments._analysis import (  # noqa: E402, F401 - re-exported for the scripts
+    bngd_rate_record,
+    log_floor,
+    log_rate_error,
+    thin_index,
+    trajectory,
+)
+from bntheory.sweep.executors import executor_from_spec, parse_executor_spec  # noqa: E402
+from bntheory.sweep.processes import bind_to_launcher, guarded  # noqa: E402
 
 
 def _checkout() -> Path | None:
@@ -71,49 +81,40 @@ __all__ = [
     "to_jsonable",
 ]
 
-try:  # the project's figure style
-    from bntheory.plotting import figure, plot_bound, plot_measured, save_figure, style
-except ImportError:  # pragma: no cover - fallback while bntheory.plotting is not available
-    import contextlib
-
-    import matplotlib.pyplot as plt
-
-    style = contextlib.nullcontext
-
-    def figure(nrows: int = 1, ncols: int = 1, *, width=None, height=None, squeeze=True, **kw):
-        w = width if width is not None else 5.0 if ncols == 1 else 3.6 * ncols
-        h = height if height is not None else 3.4 if nrows == 1 else 2.9 * nrows
-        return plt.subplots(
-            nrows, ncols, figsize=(w, h), squeeze=squeeze, constrained_layout=True, **kw
-        )
-
-    def plot_measured(ax, x, y, label, *, method=None, **kw):
-        lab = f"{label} ({method})" if method else label
-        return ax.plot(x, y, linestyle="-", label=lab, **kw)[0]
-
-    def plot_bound(ax, x, y, label, *, source=None, **kw):
-        lab = f"{label} [{source}]" if source else label
-        kw.setdefault("color", "0.25")
-        return ax.plot(x, y, linestyle="--", label=lab, **kw)[0]
-
-    def save_figure(fig, stem, out_dir="figures"):
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        pdf, png = out / f"{stem}.pdf", out / f"{stem}.png"
-        fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})
-        fig.savefig(png, bbox_inches="tight", dpi=200)
-        return pdf, png
+from bntheory.plotting import figure, plot_bound, plot_measured, save_figure, style  # noqa: E402
 
 
 # --------------------------------------------------------------------------- data files
 def finite_or_none(x: float) -> float | None:
-    """``float(x)`` if finite, else ``None`` (how a diverged value is stored)."""
+    """``float(x)`` if finite, else ``None`` (how a diverged value is stored).
+
+    Parameters
+    ----------
+    x : float
+        A number.
+
+    Returns
+    -------
+    float or None
+        ``float(x)``, None when it is NaN or infinite.
+    """
     x = float(x)
     return x if math.isfinite(x) else None
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Recursively convert numpy containers/scalars to plain JSON; non-finite floats -> None."""
+    """Recursively convert numpy containers/scalars to plain JSON; non-finite floats -> None.
+
+    Parameters
+    ----------
+    obj : Any
+        Dicts, lists, tuples, numpy arrays and scalars, numbers, strings, booleans, None.
+
+    Returns
+    -------
+    Any
+        Plain JSON data (arrays become nested lists).
+    """
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -132,7 +133,18 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def all_finite(obj: Any) -> bool:
-    """True iff no float in the nested structure is NaN or infinite (None is allowed)."""
+    """True iff no float in the nested structure is NaN or infinite (None is allowed).
+
+    Parameters
+    ----------
+    obj : Any
+        Nested dicts, lists, arrays and numbers.
+
+    Returns
+    -------
+    bool
+        Whether every float is finite.
+    """
     if isinstance(obj, dict):
         return all(all_finite(v) for v in obj.values())
     if isinstance(obj, (list, tuple)):
@@ -145,30 +157,92 @@ def all_finite(obj: Any) -> bool:
 
 
 def data_path(name: str, out: str | Path) -> Path:
-    """``<out>/data/<name>.json``."""
+    """``<out>/data/<name>.json``.
+
+    Parameters
+    ----------
+    name : str
+        Experiment name.
+    out : str or Path
+        Output folder.
+
+    Returns
+    -------
+    Path
+        The data file's path.
+    """
     return Path(out) / "data" / f"{name}.json"
 
 
 def save_data(data: dict, name: str, out: str | Path) -> Path:
-    """Write ``data`` (made JSON-safe) to ``<out>/data/<name>.json``; returns the path."""
+    """Write ``data`` (made JSON-safe) to ``<out>/data/<name>.json`` atomically.
+
+    Parameters
+    ----------
+    data : dict
+        The experiment's numbers (see :func:`to_jsonable`).
+    name : str
+        Experiment name.
+    out : str or Path
+        Output folder.
+
+    Returns
+    -------
+    Path
+        The data file.
+    """
     path = data_path(name, out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(to_jsonable(data), indent=1, allow_nan=False)
-    from bntheory._io import atomic_write_text
-
-    return atomic_write_text(path, text + "\n")
+    return write_json(path, to_jsonable(data), indent=1, allow_nan=False)
 
 
 def load_data(name: str, out: str | Path) -> dict:
-    """Read ``<out>/data/<name>.json``; FileNotFoundError names the missing file."""
+    """Read ``<out>/data/<name>.json``.
+
+    Parameters
+    ----------
+    name : str
+        Experiment name.
+    out : str or Path
+        Output folder.
+
+    Returns
+    -------
+    dict
+        The stored data.
+
+    Raises
+    ------
+    FileNotFoundError
+        No data file (the message names it).
+    ValueError
+        The file is not a JSON object (truncated or foreign; the message names it).
+    """
     path = data_path(name, out)
     if not path.is_file():
         raise FileNotFoundError(f"no saved data for {name!r}: {path} (run without --replot first)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = read_json(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"data file {path} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"data file {path} does not hold a JSON object")
+    return data
 
 
 def arr(values: Any) -> np.ndarray:
-    """A stored list (``None`` for missing) as a float array with NaN for missing (for plotting)."""
+    """A stored list (``None`` for missing) as a float array with NaN for missing (for plotting).
+
+    Parameters
+    ----------
+    values : iterable
+        Numbers or None.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array.
+    """
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
@@ -201,31 +275,94 @@ def run(
     argv: list[str] | None = None,
     doc: str | None = None,
 ) -> int:
-    """Command-line driver shared by every experiment (see the module docstring)."""
-    args = _parser(name, doc).parse_args(argv)
+    """Command-line driver shared by every experiment (see the module docstring).
+
+    Ctrl-C and SIGTERM end the run (and its sweep workers) with one line and exit code 130
+    or 143 (:func:`bntheory.sweep.processes.guarded`); a file that cannot be written, or
+    ``--replot`` data that is missing or does not fit the figure, gives one line and exit
+    code 2. Launched by ``bntheory run``/``reproduce`` or ``run_all.py``, the run ends with
+    its launcher (:func:`bntheory.sweep.processes.bind_to_launcher`).
+
+    Parameters
+    ----------
+    name : str
+        Experiment name (data file ``<out>/data/<name>.json``, figure ``<out>/<name>.*``).
+    compute : callable
+        ``compute(quick, seed) -> dict``.
+    plot : callable
+        ``plot(data, out)``.
+    check : callable
+        ``check(data) -> (ok, message)``.
+    argv : list of str, optional
+        Command line (default ``sys.argv[1:]``).
+    doc : str, optional
+        The script's docstring (first line: the ``--help`` description).
+
+    Returns
+    -------
+    int
+        0 when the check passes, 1 when it does not, 2 on a usage or file error, 130/143
+        when interrupted.
+    """
+    parser = _parser(name, doc)
+    args = parser.parse_args(argv)
     if args.seed < 0:
-        raise SystemExit(f"{name}: error: --seed must be >= 0, got {args.seed}")
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    try:
+        parse_executor_spec(args.executor)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"--executor: {exc}")
+    bind_to_launcher()
+    return guarded(name, lambda: _run(name, compute, plot, check, args))
+
+
+def _run(
+    name: str,
+    compute: Callable[[bool, int], dict],
+    plot: Callable[[dict, Path], None],
+    check: Callable[[dict], tuple[bool, str]],
+    args: argparse.Namespace,
+) -> int:
     out = Path(args.out)
     RUN_CONTEXT.update(out=out, executor=args.executor)
     t0 = time.perf_counter()
-    if args.replot:
-        data = load_data(name, out)
-    else:
-        data = compute(args.quick, args.seed)
-        data.setdefault("meta", {})
-        data["meta"].update(
-            {
-                "name": name,
-                "quick": bool(args.quick),
-                "seed": int(args.seed),
-                "compute_seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
-        save_data(data, name, out)
-        data = load_data(name, out)  # plot exactly what was stored
-    with style():  # every text element of the figure gets the project's rcParams
-        plot(data, out)
-    ok, msg = check(data)
+    try:
+        if args.replot:
+            data = load_data(name, out)
+        else:
+            data = compute(args.quick, args.seed)
+            data.setdefault("meta", {})
+            data["meta"].update(
+                {
+                    "name": name,
+                    "quick": bool(args.quick),
+                    "seed": int(args.seed),
+                    "compute_seconds": round(time.perf_counter() - t0, 3),
+                }
+            )
+            save_data(data, name, out)
+            data = load_data(name, out)  # plot exactly what was stored
+        try:
+            with style():  # every text element of the figure gets the project's rcParams
+                plot(data, out)
+            ok, msg = check(data)
+        except (WriteError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if not args.replot:
+                raise
+            # saved data that does not fit the figure (wrong shape, another version)
+            raise ValueError(
+                f"cannot replot from {data_path(name, out)}: {type(exc).__name__}: {exc}"
+            ) from None
+    except WriteError as exc:  # full disk, read-only folder: one line naming the file
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        if not args.replot:
+            raise
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
     secs = time.perf_counter() - t0
     print(f"{name}: {'OK' if ok else 'CHECK FAILED'} ({secs:.1f} s) - {msg}", file=sys.stdout)
     return 0 if ok else 1
@@ -240,8 +377,26 @@ def sweep(
     no cache when called outside one), so an interrupted long experiment (the deep-network
     figures) resumes where it stopped. ``fn`` must be a module-level function for process
     or Dask executors.
+
+    Parameters
+    ----------
+    name : str
+        Experiment name (cache folder and the cells' function name).
+    fn : callable
+        The cell function ``fn(**params, rng=Generator)``.
+    grid : Grid or dict of lists
+        The parameter grid.
+    seeds : int
+        Seeds per cell.
+    root_seed : int
+        Root seed entropy.
+
+    Returns
+    -------
+    bntheory.sweep.SweepResult
+        The sweep's records.
     """
-    from bntheory.sweep import executor_from_spec, run_sweep
+    from bntheory.sweep.run import run_sweep
 
     out = RUN_CONTEXT["out"]
     cache = None if out is None else Path(out) / "data" / f"{name}_cells"
@@ -256,140 +411,3 @@ def sweep(
             progress=False,
             name=f"{name}.{getattr(fn, '__name__', 'fn')}",
         )
-
-
-# --------------------------------------------------------------------------- small helpers
-def log_floor(values: np.ndarray, floor: float = 1e-300) -> np.ndarray:
-    """Positive values for a log axis; non-positive / missing entries become NaN (not drawn)."""
-    v = np.asarray(values, dtype=float)
-    return np.where(v > floor, v, np.nan)
-
-
-def thin_index(n: int, max_points: int = 400) -> np.ndarray:
-    """At most ``max_points`` indices spread evenly over ``0..n-1`` (first and last kept)."""
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-
-
-def trajectory(res: Any, *, history: tuple[str, ...] = (), max_points: int = 400) -> dict:
-    """Thinned per-step record of a solver Result: steps, gaps, losses, chosen history keys."""
-    n = len(res.losses)
-    idx = thin_index(n, max_points)
-    rec = {
-        "status": res.status,
-        "message": res.message,
-        "n_steps": int(res.n_steps),
-        "k": idx,
-        "losses": np.asarray(res.losses)[idx],
-    }
-    if res.gaps is not None:
-        rec["gaps"] = np.asarray(res.gaps)[idx]
-        rec["gap0"] = float(res.gaps[0])
-        rec["gap_final"] = float(res.gaps[-1])
-    for key in history:
-        rec[key] = np.asarray(res.history[key])[idx]
-    return rec
-
-
-def bngd_local_rate(H: np.ndarray, w_star: np.ndarray, eps_hat: float) -> float:
-    """Predicted per-step contraction of BNGD's loss gap near the minimum.
-
-    ``max over non-zero eigenvalues lambda of H* of (1 - eps_hat lambda)^2``
-    (Cai, Li & Shen 2019, Sec. 3; THEORY.md Sec. 2 (iii) [D+]).
-    """
-    from bntheory.measures import effective_spectrum
-
-    lam = effective_spectrum(H, w_star)
-    return float(np.max((1.0 - eps_hat * lam) ** 2))
-
-
-def bngd_window_rate(
-    H: np.ndarray, w_star: np.ndarray, eps_hat: np.ndarray, window: tuple[int, int]
-) -> float:
-    """Predicted per-step gap contraction over ``window``, with the actual effective steps.
-
-    Geometric mean over ``start <= k < stop`` of :func:`bngd_local_rate` at ``eps_hat[k]``
-    (the effective step still drifts slowly while ``||w_k||`` grows).
-    """
-    from bntheory.measures import effective_spectrum
-
-    lam = effective_spectrum(H, w_star)
-    e = np.asarray(eps_hat, dtype=float)[window[0] : window[1]]
-    per = np.maximum((1.0 - e * lam[0]) ** 2, (1.0 - e * lam[-1]) ** 2)
-    return float(np.exp(np.mean(np.log(per))))
-
-
-def bngd_rate_record(res: Any, problem: Any, solver: Any, x0: Any) -> dict:
-    """Compare BNGD's measured gap decay on its settled phase with the linearized prediction.
-
-    Linearization (Cai, Li & Shen 2019, Sec. 3; THEORY.md Sec. 2 (iii)): near ``w = s w*``
-    the H-residual ``r = w* - (u^T w / ||w||_H^2) w`` evolves as
-    ``r_{k+1} ~ (I - eps_hat_k H*) r_k`` and the direction gap is ``1/2 r^T H r``. Starting
-    from the measured ``r`` at the window start (the run is replayed to that step) and
-    using the measured effective steps, the predicted direction gap at step ``k`` is
-    ``1/2 sum_i lambda_i c_i^2 prod_j (1 - eps_hat_j lambda_i)^2`` (``c = V^T r``,
-    ``H* = V diag(lambda) V^T``). Measured and predicted mean per-step rates over the window
-    are compared (``log_rate_error``).
-
-    Window: from the first step after which ``eps_hat`` stays within 1 % of its final value
-    and below ``2/lambda_max(H*)`` to the step where the direction gap falls below
-    ``1e-10`` of its initial value (round-off floor). ``settled`` is False when that window
-    has fewer than 20 steps. ``asymptotic_rate`` is the slowest-mode rate
-    ``max_i (1 - eps_hat lambda_i)^2`` at the final ``eps_hat`` (the rate the gap tends to).
-    """
-    from bntheory.measures import effective_hessian
-    from bntheory.solvers import solve
-
-    H, u, w_star = problem.H, problem.u, problem.w_star
-    dgap = np.asarray(res.history["direction_gap"], dtype=float)
-    eps = np.asarray(res.history["eps_hat"], dtype=float)
-    lam, V = np.linalg.eigh(effective_hessian(H, w_star))
-    lam_pos = lam[np.abs(lam) > 1e-12 * lam[-1]]
-    bad = (np.abs(eps / eps[-1] - 1) >= 0.01) | (eps * lam[-1] >= 2.0)
-    k_settle = int(np.nonzero(bad)[0][-1] + 1) if bad.any() else 0
-    below = np.nonzero(dgap <= 1e-10 * dgap[0])[0]
-    k_floor = int(below[0]) if below.size else len(dgap) - 1
-    rec: dict = {
-        "settle_step": k_settle,
-        "floor_step": k_floor,
-        "asymptotic_rate": float(np.max((1 - eps[-1] * lam_pos) ** 2)),
-    }
-    if k_floor - k_settle < 20 or dgap[k_floor] <= 0:
-        rec.update(
-            settled=False,
-            fitted_rate=None,
-            predicted_rate=None,
-            fit_window=None,
-            pred_k=None,
-            pred_gap=None,
-            log_rate_error=None,
-        )
-        return rec
-    start = solve(problem, solver, x0, max_steps=k_settle, tol=0.0)
-    w = np.asarray(start.params, dtype=float)[1:]
-    r = w_star - (float(u @ w) / float(w @ H @ w)) * w
-    c2 = (V.T @ r) ** 2
-    steps = eps[k_settle:k_floor]
-    fac = np.cumprod((1 - np.outer(steps, lam)) ** 2, axis=0)  # (n, d)
-    pred = np.concatenate([[0.5 * float(lam @ c2)], 0.5 * (fac @ (lam * c2))])
-    n = k_floor - k_settle
-    measured = (dgap[k_floor] / dgap[k_settle]) ** (1 / n)
-    predicted = (pred[-1] / pred[0]) ** (1 / n)
-    idx = thin_index(n + 1, 200)
-    rec.update(
-        settled=True,
-        fitted_rate=float(measured),
-        predicted_rate=float(predicted),
-        fit_window=[k_settle, k_floor],
-        start_gap_match=float(abs(pred[0] / dgap[k_settle] - 1)),
-        pred_k=(k_settle + idx),
-        pred_gap=pred[idx],
-        log_rate_error=log_rate_error(measured, predicted),
-    )
-    return rec
-
-
-def log_rate_error(fitted: float, predicted: float) -> float:
-    """``|log(fitted)/log(predicted) - 1|``: relative error of the per-step log-decrement."""
-    return abs(np.log(fitted) / np.log(predicted) - 1.0)

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["band", "loglog_slope", "seeds", "single_thread"]
 
@@ -18,7 +23,13 @@ __all__ = ["band", "loglog_slope", "seeds", "single_thread"]
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Limit BLAS to one thread (the networks are small; on a shared 2-core machine
-    multithreaded BLAS is about 10x slower on them). No-op without ``threadpoolctl``."""
+    multithreaded BLAS is about 10x slower on them). No-op without ``threadpoolctl``.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Active while inside the ``with`` block.
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
@@ -29,13 +40,56 @@ def single_thread() -> Iterator[None]:
 
 
 def seeds(seed: int, n: int) -> list[int]:
-    """``n`` independent integer seeds derived from ``seed`` (``numpy.random.SeedSequence``)."""
+    """``n`` independent integer seeds derived from ``seed`` (``numpy.random.SeedSequence``).
+
+    Parameters
+    ----------
+    seed : int
+        Master seed.
+    n : int
+        Number of seeds.
+
+    Returns
+    -------
+    list of int
+        ``n`` seeds spawned from ``SeedSequence(seed)``.
+    """
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def band(ax, x, lo, hi, *, label: str, color: str, alpha: float = 0.3, line=None) -> None:
+def band(
+    ax: Axes,
+    x: ArrayLike,
+    lo: ArrayLike,
+    hi: ArrayLike,
+    *,
+    label: str,
+    color: str,
+    alpha: float = 0.3,
+    line: ArrayLike | None = None,
+) -> None:
     """Shaded band between ``lo`` and ``hi`` (missing values = NaN leave gaps), with an
-    optional solid centre line ``line`` drawn in the same colour."""
+    optional solid centre line ``line`` drawn in the same colour.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw.
+    x, lo, hi : array_like
+        Abscissae, lower and upper edges.
+    label : str
+        Legend label of the band.
+    color : str
+        Colour of band and line.
+    alpha : float
+        Opacity of the band.
+    line : array_like, optional
+        Centre line.
+
+    Returns
+    -------
+    None
+    """
     x = np.asarray(x, dtype=float)
     lo = np.asarray(lo, dtype=float)
     hi = np.asarray(hi, dtype=float)
@@ -45,8 +99,19 @@ def band(ax, x, lo, hi, *, label: str, color: str, alpha: float = 0.3, line=None
         ax.plot(x, np.asarray(line, dtype=float), color=color, lw=0.8)
 
 
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of ``log y`` against ``log x`` (positive finite pairs only)."""
+def loglog_slope(x: ArrayLike, y: ArrayLike) -> float:
+    """Least-squares slope of ``log y`` against ``log x`` (positive finite pairs only).
+
+    Parameters
+    ----------
+    x, y : array_like
+        Paired values.
+
+    Returns
+    -------
+    float
+        The slope; NaN with fewer than two usable pairs.
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)

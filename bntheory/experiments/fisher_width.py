@@ -8,7 +8,8 @@ layer, and with BN in every hidden layer.
 eigenvalue of the Gram matrix ``J J^T / N``) and ``mean = tr F / dim``. Network: input
 dimension 32, 3 hidden ReLU layers of width ``M`` (He init, biases on layers without BN),
 ``d_out = 2`` linear outputs. Karakida et al.: without normalization ``lambda_max = O(M)``
-and the mean eigenvalue is ``O(1/M)`` (THEORY.md Sec. 6, [U]: their earlier work); BN in
+and the mean eigenvalue is ``O(1/M)`` (recalled from their earlier work, "Universal Statistics of
+Fisher Information in Deep Neural Networks: Mean Field Approach"; not confirmed here); BN in
 the last layer "drastically" decreases ``lambda_max`` under a width / sample-size condition
 that is not available, so panel (c) shows ``lambda_max`` against ``N`` at fixed width.
 The dashed ``O(M)`` and ``O(1/M)`` lines are slope references, anchored at the smallest

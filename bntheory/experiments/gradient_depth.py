@@ -4,9 +4,10 @@ at initialization and after brief SGD training.
 The reference article (its ref. [12]) says BN "helps prevent exponential decay of gradient
 norms" in 90-layer networks on permutation-invariant MNIST; Yang et al. (2019) prove that at
 initialization a deep BN network has *exploding* gradients (per-layer growth of the squared
-norm ``-> pi/(pi-1)`` for ReLU, THEORY.md Sec. 7). Setup: 90 hidden layers of 64 units
-(tanh with ``sigma_w^2 = 1``, ReLU with He init), softmax cross-entropy on 256 digits
-images; the per-layer norm is ``||grad L||`` over all parameters of dense layer ``k``
+norm ``-> pi/(pi-1)`` for ReLU, their Theorem 8). Setup: 90 hidden layers of 64 units
+(tanh with ``sigma_w^2 = 1``, ReLU with He init), softmax cross-entropy on the first 256 MNIST
+training images, flattened (permutation-invariant; full mode; quick mode: 30 layers on 128 of
+scikit-learn's 8x8 digits, labelled in the figure); the per-layer norm is ``||grad L||`` over all parameters of dense layer ``k``
 (weights, bias, BN scale and shift), full batch, train mode
 (:func:`bntheory.nets.measurements.gradient_flow`). Training: SGD, batch 64, same learning
 rate for all variants; a run that diverges is marked and its trained profile omitted.
@@ -40,7 +41,7 @@ def _settings(quick: bool) -> dict:
         return {"depth": 30, "width": 64, "n_measure": 128, "steps": 15, "lr": 0.01,
                 "batch_size": 64, "window": [5, 25], "tolerance": 0.06}  # fmt: skip
     # Width 64: Yang's rate is an infinite-width limit; the finite-width bias is negative and
-    # grows like c/N (THEORY.md Sec. 7: 0.3-0.6 % at N = 500-1000), so a few % at N = 64.
+    # grows like c/N (a correction of order 1/N: 0.3-0.6 % at N = 500-1000), so a few % at N = 64.
     return {"depth": 90, "width": 64, "n_measure": 256, "steps": 60, "lr": 0.01,
             "batch_size": 64, "window": [10, 80], "tolerance": 0.05}  # fmt: skip
 
@@ -63,10 +64,18 @@ def compute(quick: bool, seed: int) -> dict:
     seed_data, seed_init, seed_order = NC.seeds(seed, 3)
     lo, hi = cfg["window"]
     runs = []
-    with NC.single_thread():
+    if quick:  # the small labelled substitute
         d = load_digits_split(rng=seed_data)
+    else:  # the article's permutation-invariant MNIST (never substituted)
+        from bntheory.nets.data import DataUnavailable, load_mnist
+
+        try:
+            d = load_mnist()
+        except DataUnavailable as exc:
+            raise SystemExit(f"{NAME}: {exc}") from None
+    with NC.single_thread():
         X, Y = d.X_train[: cfg["n_measure"]], d.Y_train[: cfg["n_measure"]]
-        sizes = [64] + [cfg["width"]] * cfg["depth"] + [10]
+        sizes = [X.shape[1]] + [cfg["width"]] * cfg["depth"] + [10]
         for act in _ACTS:
             for label, bn, res in _VARIANTS:
                 net = MLP(sizes, act, bn=bn, residual=res, loss="cross_entropy", rng=seed_init)
@@ -91,7 +100,7 @@ def compute(quick: bool, seed: int) -> dict:
                     }
                 )
     return {
-        "setup": {**cfg, "data": d.name, "sizes_hidden": cfg["depth"]},
+        "setup": {**cfg, "data": d.name, "sizes_hidden": cfg["depth"], "quick": quick},
         "runs": runs,
         "yang_relu_rate_B": cfg["n_measure"],
         "yang_relu_rate": yang_relu_rate(cfg["n_measure"]),
@@ -150,7 +159,8 @@ def plot(data: dict, out: Path) -> None:
             ax.legend(loc="upper left" if key == "trained" else "best", fontsize=7)
     fig.suptitle(
         f"Gradient norm per layer ({s['data']}, {s['n_measure']} samples, cross-entropy; "
-        f"SGD lr {s['lr']:g}, batch {s['batch_size']})",
+        + ("quick: small substitute, not MNIST; " if s.get("quick") else "")
+        + f"SGD lr {s['lr']:g}, batch {s['batch_size']})",
         fontsize=9,
     )
     C.save_figure(fig, NAME, out)

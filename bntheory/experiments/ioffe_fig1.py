@@ -1,7 +1,7 @@
 """Ioffe & Szegedy (2015), Fig. 1 analogue: test accuracy and the {15, 50, 85}th
 percentiles of one last-hidden-layer sigmoid input over training, without and with BN.
 
-Setup (:func:`bntheory.nets.measurements.ioffe_figure1`; THEORY.md Sec. 1): 3 fully
+Setup (:func:`bntheory.nets.measurements.ioffe_figure1`; Ioffe & Szegedy 2015, Sec. 4.1): 3 fully
 connected sigmoid hidden layers of 100 units, softmax cross-entropy, SGD with mini-batches
 of 60, BN on every hidden layer (or none), same initial weights and batch order. Data:
 scikit-learn's 8x8 digits (no download) instead of MNIST; the paper's optimizer and learning
@@ -94,11 +94,13 @@ def plot(data: dict, out: Path) -> None:
         ax.set_ylim(lo - pad, hi + pad)
         ax.set_xlabel("training step")
         ax.set_ylabel("input to the sigmoid")
-        ax.set_title(f"{tag} last hidden layer, unit {s['unit']}, {_LABEL[key]}")
+        quick = "\nquick (shortened protocol)" if data.get("meta", {}).get("quick") else ""
+        ax.set_title(f"{tag} last hidden layer, unit {s['unit']}, {_LABEL[key]}{quick}", fontsize=9)
         ax.legend(loc="lower left", fontsize=7)
     fig.suptitle(
         f"Ioffe & Szegedy (2015) Fig. 1 analogue: 3x{s['hidden']} sigmoid MLP, SGD batch "
-        f"{s['batch_size']}, lr {s['lr']:g} (lr not given in the paper)",
+        f"{s['batch_size']}, lr {s['lr']:g} (lr not given in the paper)"
+        + (", quick (shortened protocol)" if data.get("meta", {}).get("quick") else ""),
         fontsize=9,
     )
     C.save_figure(fig, NAME, out)

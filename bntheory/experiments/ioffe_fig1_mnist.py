@@ -1,8 +1,8 @@
 """Ioffe & Szegedy (2015), Fig. 1 on the real MNIST: test accuracy and the {15, 50, 85}th
 percentiles of one last-hidden-layer sigmoid input over training, without and with BN.
 
-Protocol (:func:`bntheory.nets.ioffe2015.ioffe_figure1_mnist`; paper Sec. 4.1, THEORY.md
-Sec. 1): 784-100-100-100-10 sigmoid MLP, softmax cross-entropy, weights ``N(0, 1/fan_in)``,
+Protocol (:func:`bntheory.nets.ioffe2015.ioffe_figure1_mnist`; Ioffe & Szegedy
+2015, Sec. 4.1): 784-100-100-100-10 sigmoid MLP, softmax cross-entropy, weights ``N(0, 1/fan_in)``,
 mini-batches of 60, 50,000 steps, BN on every hidden layer or none; the two networks of a
 seed share initial weights and mini-batch order. Declared settings the paper does not state:
 plain SGD with learning rate 0.5; evaluation with the inference network of Alg. 2 (population
@@ -10,6 +10,12 @@ statistics of 50 fixed training mini-batches at every checkpoint). Full mode: th
 protocol over 3 seeds. Quick mode: a shortened protocol (3,000 steps, 1 seed), labelled
 "quick (shortened protocol)" in the figure and the data. MNIST missing: the script exits with
 the loader's one-line message (it never substitutes another data set).
+
+The seeds are the ledger's (:func:`ledger_seeds`) and every network is a cell of the
+persistent sweep store :func:`bntheory.nets.data.sweep_store` ``("ioffe_fig1_mnist")``, so the
+full-mode claims ics-02 and cs-08 of ``bntheory verify --seed K`` reuse the networks of
+``bntheory reproduce --seed K`` (and the other way round): each seed and protocol is
+trained once per machine.
 """
 
 from __future__ import annotations
@@ -56,12 +62,123 @@ def _summary(r) -> dict:
     }
 
 
-def _cell(seed: int, bn: bool, quick: bool, data=None) -> dict:
-    """One network (module level, so process executors can pickle it by reference)."""
-    from bntheory.nets.ioffe2015 import ioffe_figure1_mnist
+#: Key of the seeds shared with the ledger (claims ics-02 and cs-08 in full mode): the
+#: experiment's seeds for ``--seed K`` are the claims' seeds for ``bntheory verify --seed K``.
+LEDGER_KEY = "ioffe-fig1-mnist"
+#: Part of every cached cell's parameters: bump it when the protocol or the record changes,
+#: so that stale cells in the sweep store are not reused.
+PROTOCOL_VERSION = 1
+
+
+def ledger_seeds(master: int, n: int) -> list[int]:
+    """The ``n`` seeds of this experiment for master seed ``master``.
+
+    They are the seeds :func:`bntheory.claims.core.measurement_seeds` gives the key
+    :data:`LEDGER_KEY` inside a ledger run with that master seed
+    (``SeedSequence([master, crc32(key)]).spawn(n)``), so that ``bntheory reproduce`` and
+    ``bntheory verify`` train the same networks and share the cached runs.
+
+    Parameters
+    ----------
+    master : int
+        Master seed (``--seed``), >= 0.
+    n : int
+        Number of seeds, >= 1.
+
+    Returns
+    -------
+    list of int
+    """
+    import zlib
+
+    if isinstance(master, bool) or not isinstance(master, (int, np.integer)) or master < 0:
+        raise ValueError(f"master must be an int >= 0, got {master!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    ss = np.random.SeedSequence([int(master), zlib.crc32(LEDGER_KEY.encode())])
+    return [int(c.generate_state(1)[0]) for c in ss.spawn(int(n))]
+
+
+def cell(seed: int, bn: bool, quick: bool, version: int, rng=None) -> dict:
+    """One network of Fig. 1 (:func:`bntheory.nets.ioffe2015.ioffe_figure1_mnist` on MNIST,
+    every hidden layer recorded), as the JSON-able record of the sweep store.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the weights and the mini-batch order (both networks of a seed share them).
+    bn : bool
+        With BN on every hidden layer, or none.
+    quick : bool
+        Shortened protocol (3,000 steps) instead of the paper's 50,000.
+    version : int
+        :data:`PROTOCOL_VERSION` (part of the cache key only).
+    rng : numpy.random.Generator, optional
+        Passed by :func:`bntheory.sweep.run_sweep`; unused (``seed`` fixes the run).
+
+    Returns
+    -------
+    dict
+        :func:`_summary` of the run plus, per hidden layer ``k``, the percentiles of unit 0
+        (``layer_unit0_percentiles``, shape ``(n_eval, 3 layers, 3)``) and the median over
+        the layer's units of the percentile drift in initial 15-85 spreads
+        (``layer_drift_median``).
+    """
+    from bntheory.nets.data import load_mnist
+    from bntheory.nets.ioffe2015 import ioffe_figure1_mnist, percentile_drift
 
     with NC.single_thread():
-        return _summary(ioffe_figure1_mnist(bn=bn, seed=seed, quick=quick, data=data))
+        r = ioffe_figure1_mnist(
+            bn=bool(bn), seed=int(seed), quick=bool(quick), data=load_mnist(), all_layers=True
+        )
+    out = _summary(r)
+    H = np.asarray(r.hidden_percentiles, dtype=float)  # (n_eval, n_hidden, 3, width)
+    out["layer_unit0_percentiles"] = H[:, :, :, 0]
+    with np.errstate(all="ignore"):
+        out["layer_drift_median"] = np.array(
+            [float(np.median(percentile_drift(H[:, k]))) for k in range(H.shape[1])]
+        )
+    return out
+
+
+def runs(seeds: list[int], quick: bool, executor=None) -> list[dict]:
+    """Both networks for every seed, from the persistent sweep store
+    (:func:`bntheory.nets.data.sweep_store`) when they were computed before, by
+    ``bntheory reproduce`` or ``bntheory verify``.
+
+    Parameters
+    ----------
+    seeds : list of int
+    quick : bool
+    executor : concurrent.futures.Executor, optional
+        Where missing cells run (default: in this process).
+
+    Returns
+    -------
+    list of dict
+        The :func:`cell` records, ordered by seed, then without / with BN.
+
+    Raises
+    ------
+    bntheory.nets.data.DataUnavailable
+        MNIST is not installed (checked before any cell runs).
+    """
+    from bntheory.nets.data import load_mnist, sweep_store
+    from bntheory.sweep import run_sweep
+
+    load_mnist()  # fail fast with the loader's one-line message
+    grid = {
+        "seed": [int(s) for s in seeds],
+        "bn": [False, True],
+        "quick": [bool(quick)],
+        "version": [PROTOCOL_VERSION],
+    }
+    res = run_sweep(
+        cell, grid, seeds=1, root_seed=0, executor=executor, out_dir=sweep_store(NAME),
+        progress=False, raise_errors=True, name=f"{NAME}.cell",
+    )  # fmt: skip
+    got = {(r["params"]["seed"], r["params"]["bn"]): r["value"] for r in res.records}
+    return [got[(int(s), bn)] for s in seeds for bn in (False, True)]
 
 
 def compute(quick: bool, seed: int) -> dict:
@@ -74,21 +191,17 @@ def compute(quick: bool, seed: int) -> dict:
         data = load_mnist()  # fail fast, with the loader's one-line message
     except DataUnavailable as exc:
         raise SystemExit(f"{NAME}: {exc}") from None
-    seeds = NC.seeds(seed, N_SEEDS[quick])
-    spec = C.RUN_CONTEXT["executor"]
-    serial = spec in (None, "serial")
-    tasks = [(s, bn) for s in seeds for bn in (False, True)]
-    with executor_from_spec(spec) as ex:
-        futs = [ex.submit(_cell, s, bn, quick, data if serial else None) for s, bn in tasks]
-        runs = [f.result() for f in futs]
+    seeds = ledger_seeds(seed, N_SEEDS[quick])
+    with executor_from_spec(C.RUN_CONTEXT["executor"]) as ex:
+        runs_ = runs(seeds, quick, executor=ex)
     return {
         "setup": {
-            "protocol": runs[0]["protocol"],
+            "protocol": runs_[0]["protocol"],
             "quick": quick,
-            "dataset": runs[0]["dataset"],
+            "dataset": runs_[0]["dataset"],
             "data_source": data.source,
-            "n_train": runs[0]["n_train"],
-            "n_test": runs[0]["n_test"],
+            "n_train": runs_[0]["n_train"],
+            "n_test": runs_[0]["n_test"],
             "sizes": [784, *I.HIDDEN, 10],
             "activation": "sigmoid",
             "loss": "softmax cross-entropy",
@@ -108,8 +221,13 @@ def compute(quick: bool, seed: int) -> dict:
                 "checkpoint; sigmoid input = BN output (eval mode) with BN, W u + b without"
             ),
             "seeds": seeds,
+            "seeds_note": (
+                "the ledger's seeds for this master seed (key ioffe-fig1-mnist): ics-02 and "
+                "cs-08 (full mode) reuse these runs from the sweep store "
+                "bntheory.nets.data.sweep_store('ioffe_fig1_mnist')"
+            ),
         },
-        "runs": runs,
+        "runs": runs_,
     }
 
 
@@ -162,7 +280,9 @@ def plot(data: dict, out: Path) -> None:
         ax.set_xlabel("training step")
         ax.set_ylabel("input to the sigmoid")
         ax.set_title(
-            f"{tag} {_LABEL[bn]}: last hidden layer, unit {s['unit']}\n"
+            f"{tag} {_LABEL[bn]}: last hidden layer, unit {s['unit']}"
+            + (" (quick)" if s["quick"] else "")
+            + "\n"
             f"drift {d_unit:.2f} mean 15-85 spreads (median unit {d_med:.2f})",
             fontsize=8.5,
         )

@@ -1,6 +1,7 @@
 """Cai's effective condition number kappa* against kappa, and BNGD's fitted vs predicted rates.
 
-Cai, Li & Shen (2019), Sec. 3 (THEORY.md Sec. 2 (iii) [D+]): ``kappa* =
+Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch Normalization on
+Gradient Descent", Sec. 3 (derived from their model): ``kappa* =
 lambda_max(H*)/lambda+_min(H*) <= kappa``. Left: kappa* against kappa over random
 instances (spectra geometric / two-cluster / spiked; ``w*`` random or aligned with the top
 eigenvector). Right: BNGD's measured mean per-step contraction of the direction gap over its settled

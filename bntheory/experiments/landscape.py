@@ -1,20 +1,21 @@
 """Santurkar-style landscape along the gradient during training, with and without BN.
 
-Santurkar, Tsipras, Ilyas & Madry (2018), Sec. 3.1 and Fig. 4 (THEORY.md Sec. 4): at every
-probed training step ``t`` (current mini-batch, current parameters ``w``, gradient ``g``),
-move along the gradient to ``w - lr s g`` for the step multipliers ``s`` of
-:func:`bntheory.nets.measurements.santurkar_landscape` and record
+Santurkar, Tsipras, Ilyas & Madry (2018), Sec. 3.1 and Fig. 4: at every probed training
+step ``t`` (current mini-batch, current parameters ``w``, gradient ``g``), move along the
+gradient to ``w - lr s g`` for every step multiplier ``s`` of the probe (``s`` = 0.5, 1.1, ...,
+4.1: the probe point is ``s`` times the SGD step away from ``w``) and record
 
-(a) *loss landscape*: the loss ``L(w - lr s g)`` at every ``s`` (drawn as the min-max band);
-(b) *gradient predictiveness*: ``||grad L(w - lr s g) - grad L(w)||`` (min-max band);
-(c) *effective beta-smoothness*: ``max_s ||grad L(w - lr s g) - grad L(w)|| / (lr s ||g||)``.
+(a, d) *loss landscape*: the loss ``L(w - lr s g)`` at every ``s`` (drawn as the min-max band);
+(b, e) *gradient predictiveness*: ``||grad L(w - lr s g) - grad L(w)||`` (min-max band);
+(c, f) *effective beta-smoothness*: ``max_s ||grad L(w - lr s g) - grad L(w)|| / (lr s ||g||)``.
 
 Network: a deep ReLU MLP (8 hidden layers of 64 units, softmax cross-entropy) on
-scikit-learn's 8x8 digits, trained with SGD (batch 64) at two learning rates, without BN and
-with BN before every hidden nonlinearity (same batch order). The per-``s`` values come from
-this script's own loop (the library function keeps only the reductions); its reductions are
-cross-checked against :func:`~bntheory.nets.measurements.santurkar_landscape` on the first
-probed steps.
+scikit-learn's 8x8 digits, trained with SGD (batch 64) at two learning rates (one row each),
+without BN and with BN before every hidden nonlinearity (same batch order). Training and
+probes are the library's :func:`bntheory.nets.santurkar2018.santurkar_landscape` (one SGD loop,
+:func:`bntheory.nets.loop.sgd`, with a landscape probe), which also keeps the per-``s`` values.
+Cross-check: the first probe is recomputed here from scratch with the network's own loss and
+gradient, and the first ``n_cross`` probes of a shorter run must equal those of the full run.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def _settings(quick: bool) -> dict:
 
 def _s_grid() -> np.ndarray:
     """The step multipliers of :func:`santurkar_landscape` (its default grid)."""
-    from bntheory.nets.measurements import santurkar_landscape
+    from bntheory.nets.santurkar2018 import S_GRID
 
-    return np.asarray(santurkar_landscape.__kwdefaults__["s_grid"], dtype=float)
+    return np.asarray(S_GRID, dtype=float)
 
 
 def _net(bn: bool, seed: int):
@@ -50,87 +51,74 @@ def _net(bn: bool, seed: int):
     return MLP(sizes, "relu", bn=bn, loss="cross_entropy", rng=seed)
 
 
-def _batch_order(n: int, batch: int, seed: int, steps: int) -> list[np.ndarray]:
-    """Mini-batch indices in the order :func:`santurkar_landscape` draws them (reshuffle
-    when the epoch runs out), so the cross-check sees the same batches."""
-    from bntheory.gradcheck import as_generator
-
-    gen = as_generator(seed)
-    order, pos, out = gen.permutation(n), 0, []
-    for _ in range(steps):
-        if pos + batch > n:
-            order, pos = gen.permutation(n), 0
-        out.append(order[pos : pos + batch])
-        pos += batch
-    return out
+def _first_batch(n: int, batch: int, seed: int) -> np.ndarray:
+    """Indices of the first mini-batch (the first ``batch`` entries of a permutation drawn
+    from ``seed``, as the library's batch iterator draws them)."""
+    return np.random.default_rng(seed).permutation(n)[:batch]
 
 
-def _probe_run(net, X, Y, lr: float, steps: int, every: int, seed: int, s_grid) -> dict:
-    """Train with SGD and probe the landscape along the gradient (Santurkar et al. 2018,
-    Fig. 4), keeping the value at every multiplier ``s``."""
-    from bntheory.nets.train import safe_loss_and_grad
-
-    def lg(theta, Xb, Yb):
-        net.set_flat(theta)
-        res = safe_loss_and_grad(net, Xb, Yb)
-        return (np.inf, None) if res is None else res
-
-    theta = net.get_flat()
-    rec_t, losses_s, dg_s, beta_s, train_loss = [], [], [], [], []
-    status = "completed"
-    for t, idx in enumerate(_batch_order(X.shape[0], _BATCH, seed, steps)):
-        Xb, Yb = X[idx], Y[idx]
-        L, g = lg(theta, Xb, Yb)
-        if g is None:
-            status = "diverged"
-            break
-        train_loss.append(L)
-        if t % every == 0:
-            gn = float(np.linalg.norm(g))
-            row_L, row_dg, row_b = [], [], []
-            for s in s_grid:
-                with np.errstate(all="ignore"):
-                    Ls, gs = lg(theta - lr * s * g, Xb, Yb)
-                row_L.append(Ls)
-                d = np.inf if gs is None else float(np.linalg.norm(gs - g))
-                row_dg.append(d)
-                row_b.append(d / (lr * s * gn) if gn > 0 else 0.0)
-            rec_t.append(t)
-            losses_s.append(row_L)
-            dg_s.append(row_dg)
-            beta_s.append(row_b)
-        with np.errstate(all="ignore"):
-            theta = theta - lr * g
-        if not np.all(np.isfinite(theta)):
-            status = "diverged"
-            break
-    Ls_a = np.asarray(losses_s, dtype=float).reshape(-1, len(s_grid))
-    dg_a = np.asarray(dg_s, dtype=float).reshape(-1, len(s_grid))
-    b_a = np.asarray(beta_s, dtype=float).reshape(-1, len(s_grid))
-    fin = np.all(np.isfinite(Ls_a), axis=1)
-    with np.errstate(invalid="ignore"):
-        loss_range = np.where(fin, Ls_a.max(axis=1) - Ls_a.min(axis=1), np.inf)
-    tl = np.asarray(train_loss)
+def _run(lib, lr: float, bn: bool) -> dict:
+    """The figure's record of one landscape run."""
+    Ls, dg = lib.loss_by_s, lib.grad_change_by_s
+    tl = np.asarray(lib.train_loss)
     idx = C.thin_index(tl.size, 400)
     return {
-        "status": status,
-        "steps": np.asarray(rec_t),
-        "loss_min": Ls_a.min(axis=1),
-        "loss_max": Ls_a.max(axis=1),
-        "loss_range": loss_range,
-        "grad_change_min": dg_a.min(axis=1),
-        "grad_change_max": dg_a.max(axis=1),
-        "beta_smoothness": b_a.max(axis=1),
+        "status": str(lib.status),
+        "steps": np.asarray(lib.steps),
+        "loss_min": Ls.min(axis=1),
+        "loss_max": Ls.max(axis=1),
+        "loss_range": lib.loss_range,
+        "grad_change_min": dg.min(axis=1),
+        "grad_change_max": lib.grad_predictiveness,
+        "beta_smoothness": lib.beta_smoothness,
         "train_step": idx,
         "train_loss": tl[idx],
         "final_train_loss_mean20": float(tl[-20:].mean()) if tl.size else None,
+        "lr": lr,
+        "bn": bn,
     }
 
 
+def _first_probe_from_scratch(bn: bool, seed_init: int, X, Y, lr: float, s_grid, seed_order):
+    """``L(w0 - lr s g0)`` and ``||grad L(w0 - lr s g0) - g0||`` at step 0, from the network's
+    own loss and gradient (no training loop, no probe)."""
+    net = _net(bn, seed_init)
+    idx = _first_batch(X.shape[0], _BATCH, seed_order)
+    Xb, Yb = X[idx], Y[idx]
+    w0 = net.get_flat()
+    _, g0 = net.loss_and_grad(Xb, Yb)
+    losses, changes = [], []
+    for s in s_grid:
+        net.set_flat(w0 - lr * s * g0)
+        L, g = net.loss_and_grad(Xb, Yb)
+        losses.append(L)
+        changes.append(float(np.linalg.norm(g - g0)))
+    return np.asarray(losses), np.asarray(changes)
+
+
+def _rel_diff(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
+
+
 def compute(quick: bool, seed: int) -> dict:
-    """Landscape probes for both networks at every learning rate, plus the cross-check."""
+    """Landscape probes for both networks at every learning rate, plus the cross-checks.
+
+    Parameters
+    ----------
+    quick : bool
+        Shortened run (80 steps instead of 800).
+    seed : int
+        Master seed (data split, weights, mini-batch order).
+
+    Returns
+    -------
+    dict
+        ``setup``, ``runs`` (one record per learning rate and network) and
+        ``crosscheck_max_rel_diff``.
+    """
     from bntheory.nets import load_digits_split
-    from bntheory.nets.measurements import santurkar_landscape
+    from bntheory.nets.santurkar2018 import santurkar_landscape
 
     cfg = _settings(quick)
     s_grid = _s_grid()
@@ -141,26 +129,26 @@ def compute(quick: bool, seed: int) -> dict:
         X, Y = d.X_train, np.eye(10)[d.Y_train]
         for lr in cfg["lrs"]:
             for bn in (False, True):
-                net = _net(bn, seed_init)
-                rec = _probe_run(net, X, Y, lr, cfg["steps"], cfg["every"], seed_order, s_grid)
-                rec.update(lr=lr, bn=bn)
-                runs.append(rec)
-                # Cross-check: the library's reductions on the first probed steps.
-                k = cfg["n_cross"]
+                kw = dict(lr=lr, batch_size=_BATCH, s_grid=s_grid, every=cfg["every"])
                 lib = santurkar_landscape(
-                    _net(bn, seed_init), X, Y, lr=lr, steps=(k - 1) * cfg["every"] + 1,
-                    batch_size=_BATCH, s_grid=s_grid, every=cfg["every"], rng=seed_order,
-                )  # fmt: skip
-                mine = (
-                    rec["loss_range"][:k],
-                    rec["grad_change_max"][:k],
-                    rec["beta_smoothness"][:k],
+                    _net(bn, seed_init), X, Y, steps=cfg["steps"], rng=seed_order, **kw
                 )
-                theirs = (lib.loss_range, lib.grad_predictiveness, lib.beta_smoothness)
-                diffs = [
-                    float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
-                    for a, b in zip(mine, theirs, strict=True)
-                ]
+                runs.append(_run(lib, lr, bn))
+                # (1) the first probe, recomputed from scratch
+                L0, dg0 = _first_probe_from_scratch(bn, seed_init, X, Y, lr, s_grid, seed_order)
+                diffs = [_rel_diff(lib.loss_by_s[0], L0), _rel_diff(lib.grad_change_by_s[0], dg0)]
+                # (2) the first probes of a shorter run equal those of the full run
+                k = cfg["n_cross"]
+                short = santurkar_landscape(
+                    _net(bn, seed_init), X, Y, steps=(k - 1) * cfg["every"] + 1,
+                    rng=seed_order, **kw,
+                )  # fmt: skip
+                for a, b in (
+                    (lib.loss_range[:k], short.loss_range),
+                    (lib.grad_predictiveness[:k], short.grad_predictiveness),
+                    (lib.beta_smoothness[:k], short.beta_smoothness),
+                ):
+                    diffs.append(_rel_diff(a, b))
                 cross.append(max(diffs))
     return {
         "setup": {
@@ -182,8 +170,21 @@ def _label(bn: bool) -> str:
 
 
 def plot(data: dict, out: Path) -> None:
-    """Rows: learning rates; columns: loss band, gradient-change band, beta-smoothness."""
+    """Rows: learning rates; columns: loss band, gradient-change band, beta-smoothness.
+
+    Parameters
+    ----------
+    data : dict
+        The stored data (:func:`compute`, with ``meta``).
+    out : Path
+        Output folder of the figure.
+
+    Returns
+    -------
+    None
+    """
     lrs = data["setup"]["lrs"]
+    quick = bool(data.get("meta", {}).get("quick", False))
     fig, axes = C.figure(len(lrs), 3, width=11.0, height=3.1 * len(lrs), squeeze=False)
     for row, lr in enumerate(lrs):
         ax_l, ax_g, ax_b = axes[row]
@@ -209,22 +210,29 @@ def plot(data: dict, out: Path) -> None:
                 ax_b, t, _running_median(beta, 9), f"{lab}, running median (9 probes)",
                 color=col, lw=1.6,
             )  # fmt: skip
-        ax_l.set_title(f"(a) loss landscape, lr = {lr:g}")
-        ax_g.set_title(f"(b) gradient predictiveness, lr = {lr:g}")
-        ax_b.set_title(f"(c) effective $\\beta$-smoothness, lr = {lr:g}")
+        pa, pb, pc = "abcdef"[3 * row : 3 * row + 3]
+        ax_l.set_title(f"({pa}) loss landscape, lr = {lr:g}")
+        ax_g.set_title(f"({pb}) gradient predictiveness, lr = {lr:g}")
+        ax_b.set_title(f"({pc}) effective $\\beta$-smoothness, lr = {lr:g}")
         ax_l.set_ylabel("$L(w - \\eta s\\, g)$, min-max over $s$")
         ax_g.set_ylabel("$\\|\\nabla L(w - \\eta s\\, g) - \\nabla L(w)\\|$, min-max")
         ax_b.set_ylabel("$\\max_s \\|\\Delta \\nabla L\\| / \\|\\Delta w\\|$")
         for ax in (ax_l, ax_g, ax_b):
             ax.set_yscale("log")
             ax.set_xlabel("training step")
-        ax_l.legend(loc="lower left", title="shaded: min-max over s", title_fontsize=7)
+        ax_l.legend(
+            loc="lower left",
+            title="shaded: min-max over the step multiplier s" + (" (quick run)" if quick else ""),
+            title_fontsize=7,
+        )
         ax_b.legend(loc="lower left", fontsize=7)
     s = data["setup"]
     fig.suptitle(
-        f"Santurkar et al. (2018) Fig. 4 analogue: {s['data']}, ReLU MLP "
+        ("QUICK RUN (shortened, not the full figure): " if quick else "")
+        + f"Santurkar et al. (2018) Fig. 4 analogue: {s['data']}, ReLU MLP "
         f"{len(s['sizes']) - 2}x{s['sizes'][1]}, SGD batch {s['batch_size']}, "
-        f"s in [{min(s['s_grid']):.1f}, {max(s['s_grid']):.1f}]",
+        f"{s['steps']} steps; probes at $w - \\eta s\\, g$ with step multiplier "
+        f"s = {min(s['s_grid']):.1f}..{max(s['s_grid']):.1f} (s = 1: the SGD step itself)",
         fontsize=9,
     )
     C.save_figure(fig, NAME, out)
@@ -250,10 +258,22 @@ def _median(values) -> float:
 
 
 def CHECK(data: dict) -> tuple[bool, str]:
-    """Own loop agrees with the library's santurkar_landscape (rel. 1e-8); every run has
-    probes; bands are ordered (min <= max); no missing probe in a completed run."""
+    """The first probe recomputed from scratch and the first probes of a shorter run agree
+    with the run (rel. 1e-8); every run has probes; bands are ordered (min <= max); no
+    missing probe in a completed run.
+
+    Parameters
+    ----------
+    data : dict
+        The stored data.
+
+    Returns
+    -------
+    tuple of (bool, str)
+        Whether the check passes, and a one-line summary.
+    """
     ok = data["crosscheck_max_rel_diff"] <= 1e-8
-    msgs = [f"loop vs santurkar_landscape max rel diff {data['crosscheck_max_rel_diff']:.1e}"]
+    msgs = [f"cross-checks max rel diff {data['crosscheck_max_rel_diff']:.1e}"]
     for lr in data["setup"]["lrs"]:
         pair = {r["bn"]: r for r in data["runs"] if r["lr"] == lr}
         meds = {}
@@ -276,6 +296,18 @@ def CHECK(data: dict) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (:func:`bntheory.experiments._common.run`).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command line.
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
     return C.run(NAME, compute, plot, CHECK, argv, __doc__)
 
 

@@ -1,7 +1,7 @@
 """Learning-rate insensitivity of BNGD: loss gap after K steps against the learning rate.
 
-Cai, Li & Shen (2019) (arXiv v1 abstract: "insensitivity to the choice of learning rates";
-THEORY.md Sec. 2 [D]): GD on least squares diverges for ``lr >= 2/lambda_max(H)``, while
+Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch Normalization on
+Gradient Descent" (arXiv v1 abstract: "insensitivity to the choice of learning rates"): GD on least squares diverges for ``lr >= 2/lambda_max(H)``, while
 BNGD converges for every weight learning rate, because large steps inflate ``||w||`` and
 the effective step ``lr q / ||w||_H^2`` falls back below ``2/lambda_max(H*)``. Grid
 ``lr in [1e-4, 1e5]`` (log); diverged GD runs are drawn as markers at the top of the plot.
@@ -61,21 +61,88 @@ def compute(quick: bool, seed: int) -> dict:
     }
 
 
-def plot(data: dict, out: Path) -> None:
-    """Gap after K steps (relative, log) vs lr (log); GD divergence markers; 2/lambda_max line."""
-    fig, ax = C.figure(width=6.0, height=3.8)
-    top = 1e4
-    finite = [
-        r["gap_final"] / data["gap0"] for k in ("gd", "bngd") for r in data[k] if r["gap_final"]
+#: gaps below this fraction of the initial gap are at round-off level: drawn at the floor
+_FLOOR = 1e-17
+#: "converged" for the shaded band and the check message: gap below this fraction of gap0
+_TOL = 1e-6
+
+
+def _exp(x: float) -> str:
+    """``1e-17`` for 1e-17 (a power of ten, written as in the text)."""
+    return f"1e{round(float(np.log10(x)))}"
+
+
+def converged_range(data: dict, tol: float = _TOL) -> tuple[float, float] | None:
+    """The learning rates at which BNGD's gap after K steps is below ``tol`` times the initial gap.
+
+    Parameters
+    ----------
+    data : dict
+        The stored data of :func:`compute`.
+    tol : float
+        Relative gap threshold.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(smallest, largest)`` such learning rate, or None when there is none.
+    """
+    good = [
+        r["lr"]
+        for r in data["bngd"]
+        if r["gap_final"] is not None and r["gap_final"] < tol * data["gap0"]
     ]
-    bottom = max(min(finite, default=1e-16) / 30, 1e-17)
-    for key, lab, col, mk in (("gd", "GD", "C0", "o"), ("bngd", "BNGD (lr_a = 1)", "C1", "s")):
+    return (min(good), max(good)) if good else None
+
+
+def plot(data: dict, out: Path) -> None:
+    """Gap after K steps (relative, log) vs lr (log); GD divergence markers; 2/lambda_max line.
+
+    Gaps below ``1e-17`` of the initial gap (round-off level) are drawn at that floor with an
+    open downward triangle and named in the legend; the band where BNGD's gap is below
+    ``1e-6`` of the initial gap is shaded; the legend sits below the axes.
+
+    Parameters
+    ----------
+    data : dict
+        The stored data of :func:`compute`.
+    out : Path
+        Output folder (``<out>/lr_insensitivity.{pdf,png}``).
+
+    Returns
+    -------
+    None
+    """
+    fig, ax = C.figure(width=6.4, height=5.0)
+    top = 1e4
+    for key, lab, col, mk in (
+        ("gd", "GD", "C0", "o"),
+        ("bngd", r"BNGD ($\eta_a = 1$)", "C1", "s"),
+    ):
         lr = np.array([r["lr"] for r in data[key]])
         g = C.arr([r["gap_final"] for r in data[key]]) / data["gap0"]
-        g = np.where(np.isfinite(g), np.maximum(g, 1e-17), np.nan)
+        low = np.isfinite(g) & (g < _FLOOR)
+        shown = np.where(np.isfinite(g) & ~low, g, np.nan)
         C.plot_measured(
-            ax, lr, g, f"{lab}, gap after K={data['K']} steps", color=col, marker=mk, markersize=3
+            ax,
+            lr,
+            shown,
+            f"{lab}, gap after K = {data['K']} steps",
+            color=col,
+            marker=mk,
+            markersize=3,
         )
+        if low.any():
+            ax.plot(
+                lr[low],
+                np.full(low.sum(), _FLOOR),
+                linestyle="none",
+                marker="v",
+                markerfacecolor="white",
+                markeredgecolor=col,
+                markersize=6,
+                label=f"{lab}: gap below {_exp(_FLOOR)} (clipped to the floor)",
+            )
         div = np.array(
             [
                 r["status"] == "diverged"
@@ -94,20 +161,39 @@ def plot(data: dict, out: Path) -> None:
                 markersize=5,
                 label=f"{lab}: diverged / gap > {top:g} (clipped)",
             )
+    span = converged_range(data)
+    if span is not None:
+        ax.axvspan(
+            span[0],
+            span[1],
+            color="C1",
+            alpha=0.1,
+            linewidth=0,
+            label=f"BNGD gap < {_exp(_TOL)} × initial: lr {span[0]:.2g} to {span[1]:.2g}",
+        )
     ax.axvline(
         data["gd_stability_limit"],
         color="0.3",
         linestyle="--",
         linewidth=1.0,
-        label="GD stability limit 2/λ_max(H)",
+        label=r"GD stability limit $2/\lambda_{\max}(H)$",
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(bottom, 10 * top)
+    ax.set_ylim(_FLOOR / 5, 10 * top)
     ax.set_xlabel("learning rate (weights)")
     ax.set_ylabel("loss gap after K steps / initial gap")
-    ax.set_title(f"Least squares, d = {data['dim']}, κ = {data['kappa']:g}: GD vs BNGD")
-    ax.legend(loc="center left", fontsize=7)
+    ax.set_title(rf"Least squares, d = {data['dim']}, $\kappa$ = {data['kappa']:g}: GD vs BNGD")
+    ax.text(
+        0.03,
+        0.22,
+        f"▽ = gap below {_exp(_FLOOR)} × initial gap\n(round-off level), drawn at {_exp(_FLOOR)}",
+        transform=ax.transAxes,
+        fontsize=7,
+        color="0.3",
+        va="bottom",
+    )
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7)
     C.save_figure(fig, NAME, out)
 
 
@@ -128,7 +214,7 @@ def CHECK(data: dict) -> tuple[bool, str]:
     )
     gd_conv = all(r["status"] != "diverged" for r in gd if r["lr"] < lim)
     good = [
-        r["lr"] for r in bn if r["gap_final"] is not None and r["gap_final"] < 1e-6 * data["gap0"]
+        r["lr"] for r in bn if r["gap_final"] is not None and r["gap_final"] < _TOL * data["gap0"]
     ]
     msg = (
         f"BNGD decreased the gap at all {len(bn)} lrs: {bn_ok}; ||w|| monotone: {mono}; "

@@ -1,6 +1,7 @@
 """BNGD scaling law: the run from (a0, c w0) with lr c^2 eps coincides with the run from (a0, w0) with eps.
 
-Cai, Li & Shen (2019) (arXiv v1 abstract: "a scaling law"; THEORY.md Sec. 2 (ii) [D+]):
+Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch Normalization on
+Gradient Descent" (arXiv v1 abstract: "a scaling law"; derived from their model):
 ``grad_w J(a, c w) = grad_w J(a, w) / c``, so BNGD started at ``(a_0, c w_0)`` with weight
 learning rate ``c^2 eps`` produces ``(a_k, c w_k)`` where ``(a_k, w_k)`` is the run from
 ``(a_0, w_0)`` with ``eps``: identical losses and effective steps ``eps q/||w_k||_H^2``;
@@ -59,45 +60,92 @@ def _rel_dev(data: dict, key: str) -> float:
     return dev
 
 
+def _label_ends(ax, ends: list[tuple[float, float, str]], min_sep: float) -> None:
+    """Write ``text`` right of each line end ``(x, y)``, spreading labels ``min_sep`` decades apart."""
+    ends = sorted((e for e in ends if e[1] is not None and e[1] > 0), key=lambda e: e[1])
+    placed: list[float] = []
+    for x, y, text in ends:
+        ly = float(np.log10(y))
+        if placed and ly < placed[-1] + min_sep:
+            ly = placed[-1] + min_sep
+        placed.append(ly)
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(x * 1.015, 10**ly),
+            textcoords="data",
+            fontsize=6,
+            color="0.35",
+            va="center",
+        )
+
+
 def plot(data: dict, out: Path) -> None:
-    """Left: loss gap vs k; right: effective step vs k. Scaled runs overlap; controls thin grey."""
-    fig, (ax1, ax2) = C.figure(1, 2, width=10.5, height=3.9)
+    """Left: loss gap vs k; right: effective step vs k. Scaled runs overlap; controls grey.
+
+    Each grey control (start ``(a0, c w0)`` with the unscaled learning rate ``eps``) is
+    labelled with its ``c`` at its end; the ``c = 1`` control is the ``c = 1`` scaled run.
+
+    Parameters
+    ----------
+    data : dict
+        The stored data of :func:`compute`.
+    out : Path
+        Output folder (``<out>/scaling_law.{pdf,png}``).
+
+    Returns
+    -------
+    None
+    """
+    fig, (ax1, ax2) = C.figure(1, 2, width=10.5, height=4.4)
     styles = ("-", "--", ":", "-.", (0, (1, 3)))
+    ends: dict = {"gaps": [], "eps_hat": []}
     for i, r in enumerate(x for x in data["runs"] if x["kind"] == "control"):
         k = np.asarray(r["k"])
-        lab = "controls: (a0, c·w0), lr = ε" if i == 0 else None
+        lab = (
+            r"controls: $(a_0, c\,w_0)$, $\eta_w = \varepsilon$ (labelled by c)" if i == 0 else None
+        )
         ax1.plot(k, C.log_floor(C.arr(r["gaps"])), color="0.6", lw=0.8, label=lab)
         ax2.plot(k, C.log_floor(C.arr(r["eps_hat"])), color="0.6", lw=0.8, label=lab)
-        if r["c"] != 1.0:
-            for ax, key in ((ax2, "eps_hat"),):
-                y = r[key][-1]
-                if y is not None and y > 0:
-                    ax.annotate(
-                        f"c={r['c']:g}",
-                        (k[-1], y),
-                        fontsize=6,
-                        color="0.4",
-                        xytext=(2, 0),
-                        textcoords="offset points",
-                        va="center",
-                    )
+        if r["c"] != 1.0:  # the c = 1 control is the c = 1 scaled run
+            for key in ends:
+                ends[key].append((float(k[-1]), r[key][-1], f"c={r['c']:g}"))
     for (r, ls), col in zip(
         zip([x for x in data["runs"] if x["kind"] == "scaled"], styles, strict=True),
         ("C0", "C1", "C2", "C3", "C4"),
         strict=True,
     ):
         k = np.asarray(r["k"])
-        lab = f"(a0, {r['c']:g}·w0), lr = {r['c']:g}²·ε"
+        lab = rf"$(a_0, {r['c']:g}\,w_0)$, $\eta_w = {r['c']:g}^2\varepsilon$"
         ax1.plot(k, C.log_floor(C.arr(r["gaps"])), linestyle=ls, color=col, lw=1.6, label=lab)
         ax2.plot(k, C.log_floor(C.arr(r["eps_hat"])), linestyle=ls, color=col, lw=1.6, label=lab)
-    for ax, yl in ((ax1, "loss gap J - J*"), (ax2, "effective step ε q / ||w_k||²_H")):
+    for ax, yl in (
+        (ax1, r"loss gap $J - J^*$"),
+        (ax2, r"effective step $\eta_w\, q\, /\, \|w_k\|_H^2$"),
+    ):
         ax.set_yscale("log")
         ax.set_xlabel("iteration k")
         ax.set_ylabel(yl)
+        ax.set_xlim(right=1.13 * data["steps"])
+    _label_ends(ax1, ends["gaps"], 0.75)
+    _label_ends(ax2, ends["eps_hat"], 0.4)
     ax1.set_title(
-        f"BNGD scaling law (d = {data['dim']}, κ = {data['kappa']:g}, ε = {data['eps']:g})"
+        rf"BNGD scaling law (d = {data['dim']}, $\kappa$ = {data['kappa']:g}, "
+        rf"$\varepsilon$ = {data['eps']:g})"
     )
     ax2.set_title(f"scaled runs coincide (max rel. dev. {_rel_dev(data, 'gaps'):.1e})")
+    ax2.text(
+        0.98,
+        0.97,
+        r"$\eta_w$: the run's weight learning rate;"
+        + "\n"
+        + r"$q = u^\top H^{-1} u = \|w^*\|_H^2$ (Cai, Li & Shen 2019)",
+        transform=ax2.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7,
+        color="0.3",
+    )
     ax1.legend(fontsize=6.5, loc="lower left")
     C.save_figure(fig, NAME, out)
 

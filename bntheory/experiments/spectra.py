@@ -1,6 +1,7 @@
 """Spectra of H and of Cai's effective Hessian H*: exact eigenvalues and SLQ densities.
 
-Cai, Li & Shen (2019), Sec. 3 (THEORY.md Sec. 2 (iii)): near the minimiser BNGD is
+Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch Normalization on
+Gradient Descent", Sec. 3: near the minimiser BNGD is
 governed by ``H* = H - H w* w*^T H / (w*^T H w*)``, whose non-zero eigenvalues interlace
 those of ``H``. Two instances: a random ``w*`` (``H*`` is ``H`` minus one direction,
 ``kappa* ~ kappa``) and ``w*`` aligned with the isolated top eigenvector of a spiked
@@ -150,7 +151,7 @@ def CHECK(data: dict) -> tuple[bool, str]:
         lam = np.asarray(inst["eig_H"])
         lam_s = np.asarray(inst["eig_H_star"])
         tol = 1e-10 * lam[-1]
-        # lambda_i(H) <= lambda_{i+1}(H*) <= lambda_{i+1}(H), i = 1..d-1 (THEORY.md Sec. 2 (iii))
+        # lambda_i(H) <= lambda_{i+1}(H*) <= lambda_{i+1}(H), i = 1..d-1 (Cauchy interlacing)
         inter = bool(np.all(lam[:-1] <= lam_s + tol) and np.all(lam_s <= lam[1:] + tol))
         ks_ok = inst["kappa_star"] <= inst["kappa_H"] * (1 + 1e-9)
         errs = []

@@ -13,7 +13,11 @@ from .conditioning import (
     effective_hessian,
     effective_spectrum,
 )
+from .density import SpectralDensity, slq_density
+from .eigen import top_eigenvalues
+from .lanczos import LanczosResult, lanczos
 from .matfree import EffectiveConditioning, EigenCertificate, effective_conditioning
+from .operators import dense_matrix, hessian_operator
 from .rates import RateFit, fit_linear_rate, sequence_of
 from .smoothness import (
     LineProfile,
@@ -22,15 +26,6 @@ from .smoothness import (
     gradient_lipschitz_along,
     local_smoothness,
     trajectory_smoothness,
-)
-from .spectra import (
-    LanczosResult,
-    SpectralDensity,
-    dense_matrix,
-    hessian_operator,
-    lanczos,
-    slq_density,
-    top_eigenvalues,
 )
 from .trace import TraceEstimate, hutchinson_trace, hutchinson_variance
 

@@ -14,6 +14,20 @@ def symmetric_matrix(H: object, name: str = "H", *, rtol: float = 1e-10) -> Arra
     """Return ``H`` as a finite, square, symmetric float64 array (symmetrised exactly).
 
     Symmetry is checked as ``max|H - H^T| <= rtol * max|H|``.
+
+    Parameters
+    ----------
+    H : array_like, shape (d, d)
+        Real matrix.
+    name : str
+        The argument's name in error messages.
+    rtol : float
+        Relative symmetry tolerance.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``0.5 (H + H^T)`` as float64 (``H`` itself, no copy, when exactly symmetric float64).
     """
     try:
         raw = np.asarray(H)
@@ -60,17 +74,62 @@ def symmetric_matrix(H: object, name: str = "H", *, rtol: float = 1e-10) -> Arra
 
 
 def finite_vector(x: object, name: str, dim: int | None = None) -> Array:
-    """Return ``x`` as a finite non-empty 1-D float64 array (of length ``dim`` when given)."""
+    """Return ``x`` as a finite non-empty 1-D float64 array (of length ``dim`` when given).
+
+    Parameters
+    ----------
+    x : array_like
+        Real numbers.
+    name : str
+        The argument's name in error messages.
+    dim : int, optional
+        Required length.
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 copy (:func:`bntheory._checks.as_vector`).
+    """
     return as_vector(x, name, dim)
 
 
 def positive_int(n: object, name: str, *, minimum: int = 1) -> int:
-    """Return ``n`` as an int ``>= minimum`` (bools rejected)."""
+    """Return ``n`` as an int ``>= minimum`` (bools rejected).
+
+    Parameters
+    ----------
+    n : int
+        The value.
+    name : str
+        The argument's name in error messages.
+    minimum : int
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+        The value (:func:`bntheory._checks.as_int`).
+    """
     return as_int(n, name, minimum=minimum)
 
 
 def positive_float(x: object, name: str, *, allow_zero: bool = False) -> float:
-    """Return ``x`` as a finite float ``> 0`` (or ``>= 0``)."""
+    """Return ``x`` as a finite float ``> 0`` (or ``>= 0``).
+
+    Parameters
+    ----------
+    x : real number
+        The value (not a bool).
+    name : str
+        The argument's name in error messages.
+    allow_zero : bool
+        Accept ``0``.
+
+    Returns
+    -------
+    float
+        The value (:func:`bntheory._checks.as_real`).
+    """
     return as_real(x, name, positive=not allow_zero, nonneg=allow_zero)
 
 
@@ -79,6 +138,19 @@ def as_operator(A: object, name: str = "op") -> tuple[LinearOperator, Array | No
 
     A dense (or array-like) input is validated as a symmetric matrix and also returned as
     the second element, so that callers can take a dense path for small problems.
+
+    Parameters
+    ----------
+    A : LinearOperator, scipy.sparse matrix or array_like
+        A real square operator (a matrix must be symmetric).
+    name : str
+        The argument's name in error messages.
+
+    Returns
+    -------
+    tuple
+        ``(operator, dense)``: a ``LinearOperator`` and the validated dense matrix, or
+        None for an operator or a sparse matrix.
     """
     if isinstance(A, LinearOperator):
         if np.issubdtype(np.dtype(A.dtype), np.complexfloating):

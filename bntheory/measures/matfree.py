@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg, eigsh
 
-from ..gradcheck import as_generator
+from .._checks import as_generator
 from ._validation import as_operator, finite_vector, positive_float
 
 __all__ = [

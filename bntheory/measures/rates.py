@@ -6,7 +6,8 @@ docstring for the exact rule) and fits the slope by least squares, with a confid
 interval from the slope's standard error (Student t, ``n - 2`` degrees of freedom;
 e.g. Draper & Smith (1998), *Applied Regression Analysis*, Sec. 1.4).
 
-THEORY.md Sec. 2 (Cai, Li & Shen 2019): for BNGD with a large weight learning rate the
+Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch Normalization on
+Gradient Descent": for BNGD with a large weight learning rate the
 loss gap first *grows* while the effective step ``eps_hat`` self-tunes, then contracts
 by ``max |1 - eps_hat lambda|^2`` per step. The fit therefore prefers the LAST long
 linear stretch before the round-off floor, not the first or the steepest one.
@@ -15,10 +16,10 @@ linear stretch before the round-off floor, not the first or the steepest one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from .._checks import as_real_array
 from ._validation import positive_float, positive_int
 
 __all__ = ["RateFit", "fit_linear_rate", "sequence_of"]
@@ -60,43 +61,77 @@ class RateFit:
 
 
 def sequence_of(
-    result_or_values: object, quantity: Literal["gaps", "losses", "grad_norms"] = "gaps"
+    result_or_values: object,
+    quantity: str = "gaps",
+    *,
+    gap_fallback: bool = True,
 ) -> Array:
     """Extract the 1-D sequence to fit from a Result (duck-typed) or an array.
 
     For a Result: ``quantity="gaps"`` uses ``result.gaps`` when present and not None, else
-    ``result.losses - min(result.losses)`` (the minimum itself becomes 0, i.e. floor);
-    ``"losses"`` and ``"grad_norms"`` use those attributes. An array is used as is.
+    (with ``gap_fallback``) ``result.losses - min(result.losses)`` (the minimum itself
+    becomes 0, i.e. floor); ``"losses"`` and ``"grad_norms"`` use those attributes; any
+    other name is looked up in the Result's ``history`` dict. An array is used as is.
+
+    Parameters
+    ----------
+    result_or_values : Result or array_like
+        A solver result (anything with ``losses``, ``gaps`` or ``grad_norms``) or the
+        sequence itself.
+    quantity : str
+        ``"gaps"``, ``"losses"``, ``"grad_norms"`` or a key of ``result.history``.
+    gap_fallback : bool
+        For ``quantity="gaps"`` on a Result without gaps (optimum unknown), use
+        ``losses - min(losses)``; when False that is a ``ValueError``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The float64 1-D sequence (a copy).
+
+    Raises
+    ------
+    TypeError
+        For a non-str ``quantity`` or complex or non-numeric values.
+    ValueError
+        For an unknown ``quantity``, a quantity the Result lacks, a sequence that is not
+        1-D or one containing NaN.
     """
-    if quantity not in ("gaps", "losses", "grad_norms"):
-        raise ValueError(f"quantity must be 'gaps', 'losses' or 'grad_norms', got {quantity!r}")
+    if not isinstance(quantity, str):
+        raise TypeError(f"quantity must be a str, got {type(quantity).__name__}")
     obj = result_or_values
-    if hasattr(obj, "losses") or hasattr(obj, "gaps") or hasattr(obj, "grad_norms"):
+    is_result = hasattr(obj, "losses") or hasattr(obj, "gaps") or hasattr(obj, "grad_norms")
+    history = getattr(obj, "history", None) if is_result else None
+    if quantity not in ("gaps", "losses", "grad_norms") and not (
+        isinstance(history, dict) and quantity in history
+    ):
+        if is_result and isinstance(history, dict):
+            raise ValueError(f"quantity {quantity!r} is not available on this result")
+        raise ValueError(f"quantity must be 'gaps', 'losses' or 'grad_norms', got {quantity!r}")
+    if is_result:
         if quantity == "gaps":
             gaps = getattr(obj, "gaps", None)
             if gaps is not None:
-                y = np.asarray(gaps, dtype=np.float64)
+                y = as_real_array(gaps, "result_or_values.gaps")
+            elif not gap_fallback:
+                raise ValueError(
+                    "quantity 'gaps' is not available on this result (optimum unknown)"
+                )
             else:
                 losses = getattr(obj, "losses", None)
                 if losses is None:
                     raise ValueError("result_or_values has neither gaps nor losses")
-                y = np.asarray(losses, dtype=np.float64)
+                y = as_real_array(losses, "result_or_values.losses")
                 y = y - np.min(y)
-        else:
+        elif quantity in ("losses", "grad_norms"):
             val = getattr(obj, quantity, None)
             if val is None:
                 raise ValueError(f"result_or_values has no {quantity}")
-            y = np.asarray(val, dtype=np.float64)
+            y = as_real_array(val, f"result_or_values.{quantity}")
+        else:
+            y = as_real_array(history[quantity], f"result_or_values.history[{quantity!r}]")
     else:
-        try:
-            raw = np.asarray(obj)
-            if np.iscomplexobj(raw):
-                raise TypeError(f"result_or_values must be real, got complex dtype {raw.dtype}")
-            y = np.asarray(raw, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            if str(exc).startswith("result_or_values"):
-                raise
-            raise TypeError("result_or_values must be a Result-like object or a 1-D array") from exc
+        y = as_real_array(obj, "result_or_values")
     if y.ndim != 1:
         raise ValueError(f"result_or_values must give a 1-D sequence, got shape {y.shape}")
     if np.any(np.isnan(y)):
@@ -207,7 +242,7 @@ def fit_linear_rate(
     result_or_values: object,
     *,
     window: tuple[int, int] | None = None,
-    quantity: Literal["gaps", "losses", "grad_norms"] = "gaps",
+    quantity: str = "gaps",
     tol: float = 1e-3,
     floor_rtol: float = 0.0,
     min_points: int = 8,
@@ -225,8 +260,9 @@ def fit_linear_rate(
         positive values. See :func:`sequence_of`.
     window : (int, int), optional
         Fit exactly ``start <= k < stop`` (all values there must be positive).
-    quantity : {"gaps", "losses", "grad_norms"}
-        Which sequence of a Result to fit.
+    quantity : str
+        Which sequence of a Result to fit: ``"gaps"``, ``"losses"``, ``"grad_norms"`` or a
+        key of ``result.history``.
     tol, floor_rtol, min_points, min_fraction, flat_fraction, max_points
         Parameters of the window search, as described above.
     confidence : float
@@ -252,7 +288,7 @@ def fit_linear_rate(
        floor to steps 3 and 5 (a noisy floor fails the RMS test, a constant one the
        flatness test, a bend into it is trimmed); ``floor_rtol = 1e-13`` gives a hard cut
        for gaps computed as ``loss - J*``. A hard cut at ``1e-13`` is NOT the default
-       because a gap computed without cancellation (THEORY.md Sec. 2) stays accurate far
+       because a gap computed without cancellation (e.g. ``1/2 (w - w*)^T H (w - w*)``) stays accurate far
        below it, and cutting there can leave only the pre-asymptotic phase (measured on
        BNGD with a small learning rate: rate off by 7e-5, outside its CI).
     2. **Log.** ``z_k = log y_k`` on the remaining prefix. If it has more than

@@ -19,7 +19,8 @@ import numpy as np
 from bntheory._checks import as_real_array
 
 from ._validation import as_operator, finite_vector
-from .spectra import hessian_operator, top_eigenvalues
+from .eigen import top_eigenvalues
+from .operators import hessian_operator
 
 __all__ = [
     "LineProfile",
@@ -58,6 +59,11 @@ def global_smoothness(
         Point for a problem; default ``zeros(dim)``.
     rng : int, Generator or None
         Seeds ``eigsh`` when the matrix-free path is taken.
+
+    Returns
+    -------
+    float
+        ``max_i |lambda_i|`` of the Hessian.
     """
     obj = problem_or_H
     if hasattr(obj, "hvp") and hasattr(obj, "dim"):
@@ -108,6 +114,11 @@ def local_smoothness(grads: object, xs: object) -> SmoothnessProfile:
     ----------
     grads, xs : array_like, shape (T, d)
         Gradients and iterates, ``T >= 2``.
+
+    Returns
+    -------
+    SmoothnessProfile
+        The ``T - 1`` ratios and their maximum.
     """
     G = as_real_array(grads, "grads")
     X = as_real_array(xs, "xs")
@@ -141,6 +152,11 @@ def trajectory_smoothness(problem: object, xs: object) -> SmoothnessProfile:
         Iterates, or a ``Result`` of ``solve(..., keep="all")`` (or ``every=k``), whose
         ``iterates`` are used (a Result without iterates raises ValueError: ``solve``
         keeps only the last iterate unless asked).
+
+    Returns
+    -------
+    SmoothnessProfile
+        As :func:`local_smoothness`.
     """
     if not hasattr(problem, "grad"):
         raise TypeError("problem must have a 'grad(x)' method")
@@ -204,6 +220,12 @@ def gradient_lipschitz_along(
         Base point and (non-zero) direction.
     steps : array_like, shape (n,)
         Multipliers ``s``.
+
+    Returns
+    -------
+    LineProfile
+        Losses and gradient changes at ``x + s direction`` for each ``s``, and the
+        maximum ratio of gradient change to distance moved.
     """
     for attr in ("dim", "loss", "grad"):
         if not hasattr(problem, attr):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..gradcheck import as_generator
+from .._checks import as_generator
 from ._validation import as_operator, positive_int
 
 __all__ = ["TraceEstimate", "hutchinson_trace", "hutchinson_variance"]
@@ -45,7 +45,18 @@ class TraceEstimate:
 def hutchinson_variance(A: object) -> float:
     """Exact variance of one Rademacher sample, ``2 (||A||_F^2 - sum_i A_ii^2)``.
 
-    Source: Hutchinson (1990). ``A`` must be a dense symmetric matrix (reference use).
+    Source: Hutchinson (1990), "A stochastic estimator of the trace of the influence
+    matrix for Laplacian smoothing splines".
+
+    Parameters
+    ----------
+    A : array_like, shape (d, d)
+        A dense symmetric matrix (reference use; operators are rejected).
+
+    Returns
+    -------
+    float
+        The variance of ``z^T A z`` for one Rademacher vector ``z``.
     """
     _, M = as_operator(A, "A")
     if M is None:

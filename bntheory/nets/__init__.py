@@ -4,7 +4,16 @@ the deep-network claims (Santurkar, Bjorck, Karakida, Yang, Arora, Ioffe & Szege
 from __future__ import annotations
 
 from bntheory.nets.data import Dataset, gaussian_mixture, load_digits_split, teacher_student
-from bntheory.nets.mlp import ACTIVATIONS, LOSSES, MLP, NetObjective, NetTrace, ParamSpec
+from bntheory.nets.loop import MiniBatches, SGDRun, sgd
+from bntheory.nets.mlp import (
+    ACTIVATIONS,
+    LOSSES,
+    MLP,
+    ForwardTrace,
+    NetObjective,
+    NetTrace,
+    ParamSpec,
+)
 from bntheory.nets.train import TrainResult, accuracy, train
 
 __all__ = [
@@ -12,13 +21,17 @@ __all__ = [
     "LOSSES",
     "MLP",
     "Dataset",
+    "ForwardTrace",
+    "MiniBatches",
     "NetObjective",
     "NetTrace",
     "ParamSpec",
+    "SGDRun",
     "TrainResult",
     "accuracy",
     "gaussian_mixture",
     "load_digits_split",
+    "sgd",
     "teacher_student",
     "train",
 ]

@@ -39,7 +39,7 @@ class BNQuadratic:
     the orthogonal complement of ``span{1, y_hat}``.
     """
 
-    def __init__(self, H, b, gamma: float = 1.0) -> None:
+    def __init__(self, H: Array, b: Array, gamma: float = 1.0) -> None:
         H = np.asarray(H, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] < 3:
@@ -54,7 +54,7 @@ class BNQuadratic:
         self.dim = H.shape[0]
 
     # ----------------------------------------------------------------- library path
-    def _check_y(self, y) -> Array:
+    def _check_y(self, y: Array) -> Array:
         y = np.asarray(y, dtype=np.float64)
         if y.shape != (self.dim,) or not np.all(np.isfinite(y)):
             raise ValueError(f"y must be a finite vector of shape ({self.dim},)")
@@ -62,18 +62,47 @@ class BNQuadratic:
             raise ValueError("y must not be constant (BN with eps = 0 is undefined there)")
         return y
 
-    def normalize(self, y) -> Array:
-        """``BN(y)`` (:func:`bntheory.bn.batch_norm_forward`, ``eps = 0``)."""
+    def normalize(self, y: Array) -> Array:
+        """``BN(y)`` (:func:`bntheory.bn.batch_norm_forward`, ``eps = 0``).
+
+        Parameters
+        ----------
+        y : array_like (m,)
+            Finite, not constant.
+
+        Returns
+        -------
+        ndarray (m,)
+        """
         from bntheory.bn import batch_norm_forward
 
         return batch_norm_forward(self._check_y(y)[:, None], self.gamma, 0.0, eps=0.0)[0][:, 0]
 
-    def loss(self, y) -> float:
+    def loss(self, y: Array) -> float:
+        """``L_hat(y) = L(BN(y))``.
+
+        Parameters
+        ----------
+        y : array_like (m,)
+
+        Returns
+        -------
+        float
+        """
         z = self.normalize(y)
         return float(0.5 * z @ self.H @ z + self.b @ z)
 
-    def grad(self, y) -> Array:
-        """``grad_y L_hat`` (:func:`bntheory.bn.batch_norm_backward` of ``H z + b``)."""
+    def grad(self, y: Array) -> Array:
+        """``grad_y L_hat`` (:func:`bntheory.bn.batch_norm_backward` of ``H z + b``).
+
+        Parameters
+        ----------
+        y : array_like (m,)
+
+        Returns
+        -------
+        ndarray (m,)
+        """
         from bntheory.bn import batch_norm_backward, batch_norm_forward
 
         y = self._check_y(y)
@@ -90,9 +119,19 @@ class BNQuadratic:
     def _project(self, w: Array, xh: Array) -> Array:
         return w - w.mean() - xh * (xh @ w) / self.dim
 
-    def hvp(self, y, v) -> Array:
+    def hvp(self, y: Array, v: Array) -> Array:
         """Exact ``Hess_y L_hat @ v``: R-operator of ``(gamma / sigma) P g`` with
-        ``g = H z + b`` (closed form, independent of :mod:`bntheory.bn`)."""
+        ``g = H z + b`` (closed form, independent of :mod:`bntheory.bn`).
+
+        Parameters
+        ----------
+        y, v : array_like (m,)
+            Point and direction.
+
+        Returns
+        -------
+        ndarray (m,)
+        """
         y = self._check_y(y)
         v = np.asarray(v, dtype=np.float64)
         if v.shape != (self.dim,):
@@ -107,8 +146,17 @@ class BNQuadratic:
         third = -gam / (sigma * m) * (dxh * (xh @ g) + xh * (dxh @ g))
         return first + second + third
 
-    def complement_basis(self, y) -> Array:
-        """Orthonormal basis (m, m - 2) of the complement of ``span{1, y_hat}``."""
+    def complement_basis(self, y: Array) -> Array:
+        """Orthonormal basis of the complement of ``span{1, y_hat}``.
+
+        Parameters
+        ----------
+        y : array_like (m,)
+
+        Returns
+        -------
+        ndarray (m, m - 2)
+        """
         _, xh = self._stats(self._check_y(y))
         Q, _ = np.linalg.qr(np.column_stack([np.ones(self.dim), xh, np.eye(self.dim)]))
         return Q[:, 2 : self.dim]
@@ -121,6 +169,11 @@ class BNQuadratic:
         (the trust-region characterisation; Moré & Sorensen 1983), ``C``, ``c`` the
         restriction to ``1^perp``. ``mu`` is the root of the secular equation (Brent).
         ``BN(z*) = z*``, so ``y* = z*``.
+
+        Returns
+        -------
+        tuple of (ndarray (m,), float)
+            ``y*`` and ``mu``.
         """
         m = self.dim
         Q, _ = np.linalg.qr(np.column_stack([np.ones(m), np.eye(m)]))

@@ -1,6 +1,6 @@
 """Ioffe & Szegedy (2015), Sec. 4.1 and Fig. 1, on the real MNIST at the paper's protocol.
 
-The paper's experiment (Sec. 4.1; THEORY.md Sec. 1): a fully connected network
+The paper's experiment (Sec. 4.1): a fully connected network
 784-100-100-100-10 with sigmoid hidden units ``y = g(Wu + b)``, weights initialized to "small
 random Gaussian values", the last hidden layer followed by a fully connected 10-way layer and
 cross-entropy loss, trained for 50,000 steps on mini-batches of 60 examples, with and without
@@ -37,16 +37,38 @@ What this module does (and the settings the paper does not state, declared here 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from bntheory.nets.checks import check_int
 from bntheory.nets.data import Dataset
+from bntheory.nets.ioffe2015_protocol import (
+    BATCH,
+    CUSTOM_LABEL,
+    EVAL_EVERY,
+    HIDDEN,
+    LR,
+    PAPER_LABEL,
+    PAPER_STEPS,
+    PERCENTILES,
+    POP_BATCHES,
+    QUICK_EVAL_EVERY,
+    QUICK_LABEL,
+    QUICK_STEPS,
+    IoffeFig1Run,
+    percentile_drift,
+    protocol_label,
+)
+from bntheory.nets.loop import sgd
 from bntheory.nets.mlp import MLP
-from bntheory.nets.train import safe_loss_and_grad
 
 __all__ = [
     "BATCH",
+    "CUSTOM_LABEL",
+    "EVAL_EVERY",
+    "PAPER_LABEL",
+    "QUICK_EVAL_EVERY",
+    "QUICK_LABEL",
     "HIDDEN",
     "LR",
     "PAPER_STEPS",
@@ -61,158 +83,6 @@ __all__ = [
 ]
 
 Array = np.ndarray
-
-#: The paper's protocol (Ioffe & Szegedy 2015, Sec. 4.1).
-PAPER_STEPS = 50_000
-BATCH = 60
-HIDDEN = (100, 100, 100)
-PERCENTILES = (15.0, 50.0, 85.0)
-#: Declared settings (not in the paper): SGD learning rate and the shortened quick protocol.
-LR = 0.5
-QUICK_STEPS = 3_000
-#: Default checkpoint spacing (steps) of the paper protocol and of the quick one.
-EVAL_EVERY = 500
-QUICK_EVAL_EVERY = 200
-#: Training mini-batches of Alg. 2's population statistics (50 x 60 = 3,000 images).
-POP_BATCHES = 50
-#: Protocol labels carried by the result (and by the experiment's figure and data).
-PAPER_LABEL = "paper (Ioffe & Szegedy 2015, Sec. 4.1)"
-QUICK_LABEL = "quick (shortened protocol)"
-CUSTOM_LABEL = "custom (not the paper's protocol)"
-
-
-@dataclass(frozen=True, slots=True)
-class IoffeFig1Run:
-    """One network (with or without BN) of Ioffe & Szegedy's Fig. 1 experiment.
-
-    Attributes
-    ----------
-    bn : bool
-    protocol : str
-        :data:`PAPER_LABEL`, :data:`QUICK_LABEL` or :data:`CUSTOM_LABEL` (see
-        :func:`protocol_label`).
-    dataset : str
-        Name of the data set (``"mnist"`` for the real one).
-    n_train, n_test : int
-    sizes : tuple of int
-        Layer widths ``(784, 100, 100, 100, 10)``.
-    steps : int
-        SGD steps performed (fewer than asked when the run diverged).
-    batch, lr, seed, layer, unit : int, float, int, int, int
-        Mini-batch size, learning rate, seed, the probed hidden layer (0-based dense-layer
-        index of the last hidden layer) and unit.
-    status : {"completed", "diverged"}
-    message : str
-    eval_steps : ndarray (n_eval,)
-        Checkpoints (0 = initialization).
-    test_accuracy, test_loss : ndarray (n_eval,)
-        Inference-network accuracy and mean cross-entropy on the test set.
-    percentiles : ndarray (n_eval, 3)
-        {15, 50, 85}th percentiles over the test set of the sigmoid input of ``unit``.
-    unit_percentiles : ndarray (n_eval, 3, width)
-        The same for every unit of the last hidden layer.
-    hidden_percentiles : ndarray (n_eval, n_hidden, 3, width)
-        The same for every unit of every hidden layer when the run was asked for
-        ``all_layers=True`` (for the layer dependence of the drift); shape ``(0,)`` otherwise.
-    train_loss : ndarray (steps,)
-        Train-mode loss of each step's mini-batch (before the update).
-    theta : ndarray
-        Final flat parameters (:meth:`MLP.get_flat` layout).
-    pop_mean, pop_var : ndarray (n_bn_layers, width)
-        Final population statistics of the BN layers (shape ``(0, width)`` without BN).
-    pop_index : ndarray (n_pop, batch) of int
-        Training-set indices of the population-statistics mini-batches.
-    seconds : float
-        Wall time of the whole run.
-    seconds_per_step : float
-        Wall time of the SGD steps alone (no evaluation) per step.
-    cpu_seconds_per_step : float
-        CPU time (``time.process_time``) of the SGD steps alone per step; unlike the wall
-        time it does not grow when other processes share the machine.
-    """
-
-    bn: bool
-    protocol: str
-    dataset: str
-    n_train: int
-    n_test: int
-    sizes: tuple[int, ...]
-    steps: int
-    batch: int
-    lr: float
-    seed: int
-    layer: int
-    unit: int
-    status: str
-    message: str
-    eval_steps: Array = field(repr=False)
-    test_accuracy: Array = field(repr=False)
-    test_loss: Array = field(repr=False)
-    percentiles: Array = field(repr=False)
-    unit_percentiles: Array = field(repr=False)
-    hidden_percentiles: Array = field(repr=False)
-    train_loss: Array = field(repr=False)
-    theta: Array = field(repr=False)
-    pop_mean: Array = field(repr=False)
-    pop_var: Array = field(repr=False)
-    pop_index: Array = field(repr=False)
-    seconds: float = 0.0
-    seconds_per_step: float = 0.0
-    cpu_seconds_per_step: float = 0.0
-
-    @property
-    def quick(self) -> bool:
-        """Whether the run used the shortened quick protocol."""
-        return self.protocol == QUICK_LABEL
-
-
-def protocol_label(*, quick: bool, steps: int, batch: int, data: Dataset) -> str:
-    """The protocol a run follows: :data:`QUICK_LABEL` when ``quick``; :data:`PAPER_LABEL`
-    only for 50,000 steps of mini-batches of 60 on the full MNIST (60,000 / 10,000 images);
-    :data:`CUSTOM_LABEL` otherwise (so a shortened run is never labelled as the paper's)."""
-    if quick:
-        return QUICK_LABEL
-    full = (
-        data.name == "mnist"
-        and data.X_train.shape == (60_000, 784)
-        and data.X_test.shape == (10_000, 784)
-    )
-    if full and steps == PAPER_STEPS and batch == BATCH:
-        return PAPER_LABEL
-    return CUSTOM_LABEL
-
-
-def percentile_drift(percentiles, *, reference: str = "initial") -> Array | float:
-    """Largest move of the {15, 50, 85}th percentiles from their initial values, in units of
-    a 15-85 spread: ``max_t max_j |P_j(t) - P_j(0)| / S``.
-
-    ``reference="initial"``: ``S = P_85(0) - P_15(0)``, the initial spread (the definition of
-    the ledger's ics-02, :func:`bntheory.claims._netexp.ioffe_fig1`); it is large when the
-    initial distribution is narrow. ``reference="mean"``: ``S`` = the mean of
-    ``P_85(t) - P_15(t)`` over the checkpoints (the typical spread during training).
-    ``percentiles`` has shape ``(n_eval, 3)`` (one unit: a float) or ``(n_eval, 3, units)``
-    (one value per unit).
-    """
-    P = np.asarray(percentiles, dtype=float)
-    if P.ndim not in (2, 3) or P.shape[1] != 3 or P.shape[0] < 1:
-        raise ValueError(f"percentiles must have shape (n_eval, 3[, units]), got {P.shape}")
-    if reference == "initial":
-        spread = P[0, 2] - P[0, 0]
-    elif reference == "mean":
-        spread = np.mean(P[:, 2] - P[:, 0], axis=0)
-    else:
-        raise ValueError(f"reference must be 'initial' or 'mean', got {reference!r}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.max(np.abs(P - P[:1]), axis=(0, 1)) / spread
-    return float(d) if P.ndim == 2 else d
-
-
-def _check_int(v, name: str, minimum: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {v}")
-    return int(v)
 
 
 def _check_data(data) -> Dataset:
@@ -240,7 +110,7 @@ def _population_statistics(net: MLP, X_pop: Array) -> None:
     acts: dict[int, list[Array]] = {k: [] for k in net.bn_layers}
     with np.errstate(all="ignore"):
         for Xb in X_pop:
-            fw = net._forward(Xb, True)
+            fw = net.forward_trace(Xb, True)
             for k in net.bn_layers:
                 acts[k].append(fw.a[k])
     for k in net.bn_layers:
@@ -251,7 +121,7 @@ def _evaluate(net: MLP, X_test: Array, y_test: Array) -> tuple[float, float, lis
     """Inference-network test accuracy, mean cross-entropy and the sigmoid inputs of every
     hidden layer."""
     with np.errstate(all="ignore"):
-        fw = net._forward(X_test, False)
+        fw = net.forward_trace(X_test, False)
         out = fw.out
         m = np.max(out, axis=1, keepdims=True)
         logp = out - m - np.log(np.sum(np.exp(out - m), axis=1, keepdims=True))
@@ -321,12 +191,12 @@ def ioffe_figure1_mnist(
     if not isinstance(all_layers, bool):
         raise TypeError(f"all_layers must be a bool, got {type(all_layers).__name__}")
     steps = (QUICK_STEPS if quick else PAPER_STEPS) if steps is None else steps
-    steps = _check_int(steps, "steps", 0)
+    steps = check_int(steps, "steps", 0)
     eval_every = (QUICK_EVAL_EVERY if quick else EVAL_EVERY) if eval_every is None else eval_every
-    eval_every = _check_int(eval_every, "eval_every", 1)
-    batch = _check_int(batch, "batch", 2)
-    seed = _check_int(seed, "seed", 0)
-    pop_batches = _check_int(pop_batches, "pop_batches", 1)
+    eval_every = check_int(eval_every, "eval_every", 1)
+    batch = check_int(batch, "batch", 2)
+    seed = check_int(seed, "seed", 0)
+    pop_batches = check_int(pop_batches, "pop_batches", 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)):
         raise TypeError(f"lr must be a number, got {type(lr).__name__}")
     if not np.isfinite(lr) or lr <= 0:
@@ -339,7 +209,7 @@ def ioffe_figure1_mnist(
         raise ValueError(f"batch must be <= the number of training images {n}, got {batch}")
     sizes = (X.shape[1], *HIDDEN, int(data.n_classes))
     layer = len(HIDDEN) - 1
-    unit = _check_int(unit, "unit", 0)
+    unit = check_int(unit, "unit", 0)
     if unit >= HIDDEN[-1]:
         raise ValueError(f"unit must be < {HIDDEN[-1]}, got {unit}")
     protocol = protocol_label(quick=quick, steps=steps, batch=batch, data=data)
@@ -375,32 +245,13 @@ def ioffe_figure1_mnist(
         else:
             pcts.append(np.percentile(zs[layer], PERCENTILES, axis=0)[None])
 
-    checkpoint(0)
-    status, message = "completed", ""
-    train_loss = np.empty(steps)
-    order, pos, done, t_train, cpu_train = order_gen.permutation(n), 0, 0, 0.0, 0.0
-    for t in range(steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        if pos + batch > n:
-            order, pos = order_gen.permutation(n), 0
-        idx = order[pos : pos + batch]
-        pos += batch
-        res = safe_loss_and_grad(net, X[idx], y[idx])
-        if res is None:
-            status, message = "diverged", f"non-finite loss or gradient at step {t}"
-            break
-        with np.errstate(all="ignore"):
-            new = net.get_flat() - lr * res[1]
-        if not np.all(np.isfinite(new)):
-            status, message = "diverged", f"non-finite parameters after step {t}"
-            break
-        net.set_flat(new)
-        train_loss[t] = res[0]
-        done = t + 1
-        t_train += time.perf_counter() - t0
-        cpu_train += time.process_time() - c0
+    def after_step(done: int) -> None:
         if done % eval_every == 0 and done < steps:
             checkpoint(done)
+
+    checkpoint(0)
+    run = sgd(net, X, y, lr=lr, steps=steps, batch_size=batch, rng=order_gen, after_step=after_step)
+    done = run.steps
     if done > 0 and ev_steps[-1] != done:
         checkpoint(done)
     H = np.asarray(pcts, dtype=float)  # (n_eval, n_hidden or 1, 3, width)
@@ -422,29 +273,38 @@ def ioffe_figure1_mnist(
         seed=seed,
         layer=layer,
         unit=unit,
-        status=status,
-        message=message,
+        status=run.status,
+        message=run.message,
         eval_steps=np.asarray(ev_steps, dtype=np.int64),
         test_accuracy=np.asarray(accs, dtype=float),
         test_loss=np.asarray(losses_te, dtype=float),
         percentiles=U[:, :, unit].copy(),
         unit_percentiles=U,
         hidden_percentiles=H if all_layers else np.empty(0),
-        train_loss=train_loss[:done].copy(),
+        train_loss=run.losses[:done].copy(),
         theta=net.get_flat(),
         pop_mean=pop_mean,
         pop_var=pop_var,
         pop_index=pop_index,
         seconds=time.perf_counter() - t_start,
-        seconds_per_step=t_train / done if done else float("nan"),
-        cpu_seconds_per_step=cpu_train / done if done else float("nan"),
+        seconds_per_step=run.seconds / done if done else float("nan"),
+        cpu_seconds_per_step=run.cpu_seconds / done if done else float("nan"),
     )
 
 
 def inference_network(run: IoffeFig1Run) -> MLP:
     """The final network of ``run`` as an inference network (Alg. 2): an :class:`MLP` with
     the run's final parameters and its population statistics as running statistics, so that
-    ``net.predict`` / eval mode reproduces the run's last checkpoint."""
+    ``net.predict`` / eval mode reproduces the run's last checkpoint.
+
+    Parameters
+    ----------
+    run : IoffeFig1Run
+
+    Returns
+    -------
+    MLP
+    """
     if not isinstance(run, IoffeFig1Run):
         raise TypeError(f"run must be an IoffeFig1Run, got {type(run).__name__}")
     net = MLP(list(run.sizes), "sigmoid", bn=run.bn, loss="cross_entropy", rng=0)

@@ -16,23 +16,31 @@ Batch normalization of the output unit (train mode, batch statistics, fixed ``ga
 ``B = (1/s)(I - 1 1^T / T - o o^T / T)``, so ``J = B J_a`` and ``K = B (J_a J_a^T) B / T``;
 mean subtraction alone (Karakida et al.'s key ingredient) has ``B = I - 1 1^T / T``.
 
-This module is an implementation independent of :class:`bntheory.nets.MLP` (no
-R-operator, no per-column VJP/JVP); ``tests/nets/test_karakida2019.py`` checks it against
-:func:`bntheory.nets.measurements.fisher_spectrum`. It costs ``O(T M^2 + T^3)`` for width
-``M``, so widths of several hundred with ``T = M`` samples take milliseconds.
+The closed forms (:func:`fisher_gram` and friends) are an implementation independent of
+:class:`bntheory.nets.MLP` (no R-operator, no per-column VJP/JVP); they cost
+``O(T M^2 + T^3)`` for width ``M``, so widths of several hundred with ``T = M`` samples take
+milliseconds. :func:`fisher_spectrum` measures the same spectrum on any :class:`MLP` through
+its exact Jacobian products; ``tests/nets/test_karakida2019.py`` checks the two against each
+other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from bntheory.nets.checks import check_net
+from bntheory.nets.mlp import MLP
+
 __all__ = [
     "OUTPUT_NORMS",
+    "FisherResult",
     "fisher_gram",
     "fisher_lambda_max",
     "fisher_lambda_max_all",
+    "fisher_spectrum",
     "output_norm_jacobian",
     "relu_weights",
 ]
@@ -47,7 +55,21 @@ def relu_weights(
     sizes: Sequence[int], rng: np.random.Generator, sigma_w2: float = 2.0
 ) -> list[Array]:
     """Random weights ``W_l ~ N(0, sigma_w2 / fan_in)`` of shape ``(fan_in, fan_out)``
-    (He initialization for ``sigma_w2 = 2``; Karakida et al.'s random-weight setting)."""
+    (He initialization for ``sigma_w2 = 2``; Karakida et al.'s random-weight setting).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``(d_in, ..., 1)``: one output unit.
+    rng : Generator
+    sigma_w2 : float
+        Weight variance times fan-in.
+
+    Returns
+    -------
+    list of ndarray
+        ``W_l`` of shape ``(fan_in, fan_out)``.
+    """
     if len(sizes) < 2 or sizes[-1] != 1:
         raise ValueError(f"sizes must be (d_in, ..., 1) with one output unit, got {sizes}")
     return [
@@ -82,6 +104,18 @@ def output_norm_jacobian(a: Array, norm: str, eps: float = 0.0) -> Array:
     ``"none"``: identity; ``"center"``: ``I - 1 1^T / T``; ``"bn"``: train-mode BN with batch
     statistics (biased variance, Ioffe & Szegedy 2015, Alg. 1), ``gamma = 1``:
     ``(1/s)(I - 1 1^T/T - x_hat x_hat^T / T)``, ``s = sqrt(var + eps)``, ``x_hat = (a - mean)/s``.
+
+    Parameters
+    ----------
+    a : ndarray (T,)
+        Pre-normalization outputs.
+    norm : {"none", "center", "bn"}
+    eps : float
+        BN epsilon.
+
+    Returns
+    -------
+    ndarray (T, T)
     """
     T = a.shape[0]
     if norm == "none":
@@ -98,7 +132,23 @@ def output_norm_jacobian(a: Array, norm: str, eps: float = 0.0) -> Array:
 
 def fisher_gram(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 0.0) -> Array:
     """``K = J J^T / T``: its eigenvalues are the non-zero eigenvalues of the Fisher
-    information ``F = J^T J / T`` of the outputs ``o = norm(a)`` on the batch ``X``."""
+    information ``F = J^T J / T`` of the outputs ``o = norm(a)`` on the batch ``X``.
+
+    Parameters
+    ----------
+    Ws : sequence of ndarray
+        Weights (:func:`relu_weights`).
+    X : array_like (T, d_in)
+        The batch.
+    norm : {"none", "center", "bn"}
+        Treatment of the output unit.
+    eps : float
+        BN epsilon.
+
+    Returns
+    -------
+    ndarray (T, T)
+    """
     X = np.asarray(X, dtype=float)
     Ka, a = _jacobian_gram(Ws, X)
     B = output_norm_jacobian(a, norm, eps)
@@ -107,7 +157,19 @@ def fisher_gram(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 
 
 
 def fisher_lambda_max(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 0.0) -> float:
-    """Largest eigenvalue of the Fisher information (see :func:`fisher_gram`)."""
+    """Largest eigenvalue of the Fisher information (see :func:`fisher_gram`).
+
+    Parameters
+    ----------
+    Ws : sequence of ndarray
+    X : array_like (T, d_in)
+    norm : {"none", "center", "bn"}
+    eps : float
+
+    Returns
+    -------
+    float
+    """
     return float(np.linalg.eigvalsh(fisher_gram(Ws, X, norm, eps))[-1])
 
 
@@ -140,8 +202,84 @@ def _top_eigenvalue(K: Array) -> float:
 
 def fisher_lambda_max_all(Ws: Sequence[Array], X: Array, eps: float = 0.0) -> dict[str, float]:
     """``{norm: lambda_max}`` for every treatment in :data:`OUTPUT_NORMS`, sharing the
-    Jacobian Gram matrix of the un-normalized output (projections in ``O(T^2)``)."""
+    Jacobian Gram matrix of the un-normalized output (projections in ``O(T^2)``).
+
+    Parameters
+    ----------
+    Ws : sequence of ndarray
+    X : array_like (T, d_in)
+    eps : float
+        BN epsilon.
+
+    Returns
+    -------
+    dict of str to float
+    """
     X = np.asarray(X, dtype=float)
     Ka, a = _jacobian_gram(Ws, X)
     Ka = Ka / X.shape[0]
     return {norm: _top_eigenvalue(_project(Ka, a, norm, eps)) for norm in OUTPUT_NORMS}
+
+
+@dataclass(frozen=True, slots=True)
+class FisherResult:
+    """Spectrum summary of the Fisher information / Gauss-Newton matrix
+    ``F = J^T J / N`` of the train-mode output map (Karakida et al. 2019).
+
+    Attributes
+    ----------
+    lambda_max : float
+        Largest eigenvalue (exact: top eigenvalue of the small Gram matrix ``J J^T / N``).
+    trace : float
+        ``tr F = ||J||_F^2 / N`` (exact).
+    mean_eigenvalue : float
+        ``tr F / dim``.
+    dim : int
+        Number of parameters.
+    gram_eigenvalues : ndarray
+        All non-zero-candidate eigenvalues (of ``J J^T / N``), descending.
+    """
+
+    lambda_max: float
+    trace: float
+    mean_eigenvalue: float
+    dim: int
+    gram_eigenvalues: Array = field(repr=False)
+
+
+def fisher_spectrum(net: MLP, X: Array) -> FisherResult:
+    """Exact ``lambda_max`` and trace of ``F = J^T J / N`` (for the MSE loss, the Fisher
+    information of a unit-variance Gaussian output model = Gauss-Newton matrix; Karakida,
+    Akaho & Amari 2019). ``J`` is the ``(N d_out) x dim`` Jacobian of the train-mode outputs
+    (with BN, every output depends on the whole batch). The non-zero spectrum of ``F`` is
+    that of the ``(N d_out)``-square Gram matrix ``J J^T / N``, whose column ``r`` is
+    ``J (J^T e_r) / N``: one VJP and one JVP per column, memory ``O(dim)``.
+
+    Parameters
+    ----------
+    net : MLP
+        At the parameters to analyse (any loss: only the output map enters).
+    X : array_like (N, d_in)
+        The batch (train mode, ``N >= 2`` with BN).
+
+    Returns
+    -------
+    FisherResult
+    """
+    net = check_net(net)
+    X = net.check_batch(X, True)
+    n, d_out = X.shape[0], net.sizes[-1]
+    fw = net.forward_trace(X, True)
+    R = n * d_out
+    K = np.zeros((R, R))
+    tr = 0.0
+    for r in range(R):
+        E = np.zeros((n, d_out))
+        E.flat[r] = 1.0
+        row = net.backward(fw, E)  # J^T e_r
+        tr += float(row @ row)
+        K[:, r] = net.rop(fw, row, backward=False).output.ravel()
+    K = 0.5 * (K + K.T) / n
+    ev = np.linalg.eigvalsh(K)[::-1]
+    tr /= n
+    return FisherResult(float(ev[0]), tr, tr / net.dim, net.dim, ev)

@@ -1,7 +1,19 @@
-"""Training loops (full-batch GD and mini-batch SGD) for :class:`bntheory.nets.MLP`.
+"""Training (full-batch GD and mini-batch SGD) of :class:`bntheory.nets.MLP` with test-set
+evaluation and activation probes, on the package's one loop (:func:`bntheory.nets.loop.sgd`).
 
 Divergence is a status: a non-finite or exploding loss / parameter vector stops the run
 with ``status="diverged"``; overflow never leaks as a RuntimeWarning or a NaN in a result.
+
+Divergence rule. :func:`train` declares divergence when a mini-batch loss exceeds
+``divergence_factor * max(1, L_0)`` with ``divergence_factor = 1e6``
+(:data:`TRAIN_DIVERGENCE_FACTOR`), not the ``1e12`` of :data:`bntheory.status.DIVERGENCE_FACTOR`
+used by :func:`bntheory.solvers.solve`. Both are loss rules; ``solve`` watches the full
+objective of a deterministic problem, ``train`` the noisy loss of one mini-batch. In the
+ledger (quick and full, seed 0) the training rule never fires (every diverging run ends on
+a non-finite loss, gradient or parameter vector first), so the two factors give the same
+ledger; the figures' training runs (e.g. the diverging residual ReLU net of
+``gradient_depth``) were not all re-checked under ``1e12``, so the training value is kept
+until they are.
 """
 
 from __future__ import annotations
@@ -11,12 +23,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_generator
+from bntheory.nets.loop import safe_loss_and_grad, sgd
 from bntheory.nets.mlp import MLP
+from bntheory.status import Status
 
-__all__ = ["TrainResult", "accuracy", "safe_loss_and_grad", "train"]
+__all__ = ["TRAIN_DIVERGENCE_FACTOR", "TrainResult", "accuracy", "safe_loss_and_grad", "train"]
 
 Array = np.ndarray
+#: Default divergence factor of :func:`train` (a mini-batch-loss rule; see the module docstring).
+TRAIN_DIVERGENCE_FACTOR = 1e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +41,9 @@ class TrainResult:
 
     Attributes
     ----------
-    status : {"completed", "diverged"}
+    status : Status
+        ``Status.COMPLETED`` or ``Status.DIVERGED`` (equal to the strings "completed" /
+        "diverged").
     steps : int
         Number of parameter updates performed.
     losses : ndarray (steps,)
@@ -45,7 +63,7 @@ class TrainResult:
     message : str
     """
 
-    status: str
+    status: Status
     steps: int
     losses: Array = field(repr=False)
     grad_norms: Array = field(repr=False)
@@ -57,27 +75,20 @@ class TrainResult:
     message: str = ""
 
 
-def safe_loss_and_grad(
-    net: MLP, X, Y, *, update_stats: bool = False, masks=None
-) -> tuple[float, Array] | None:
-    """``net.loss_and_grad`` (with dropout ``masks`` if given) with floating-point trouble
-    (overflow, non-finite activations) turned into ``None``."""
-    try:
-        with np.errstate(all="ignore"):
-            L, g = net.loss_and_grad(X, Y, update_stats=update_stats, masks=masks)
-    except FloatingPointError:
-        return None
-    except ValueError as exc:
-        if "overflows" in str(exc):
-            return None
-        raise
-    if not (np.isfinite(L) and np.all(np.isfinite(g))):
-        return None
-    return L, g
+def accuracy(net: MLP, X: Array, labels: Array) -> float:
+    """Eval-mode classification accuracy.
 
+    Parameters
+    ----------
+    net : MLP
+    X : array_like (N, d_in)
+    labels : array_like (N,) of int
 
-def accuracy(net: MLP, X, labels) -> float:
-    """Eval-mode classification accuracy."""
+    Returns
+    -------
+    float
+        Fraction of samples whose largest output is the label.
+    """
     with np.errstate(all="ignore"):
         out = net.predict(X)
     return float(np.mean(np.argmax(out, axis=1) == np.asarray(labels)))
@@ -92,25 +103,36 @@ def _scaled_norm(v: Array) -> float:
         return float(m * np.linalg.norm(v / m))
 
 
-def _layer_norms(net: MLP, g: Array) -> Array:
+def layer_norms(net: MLP, g: Array) -> Array:
+    """Euclidean norm of each dense layer's block of the flat vector ``g`` (overflow-free).
+
+    Parameters
+    ----------
+    net : MLP
+    g : ndarray (dim,)
+
+    Returns
+    -------
+    ndarray (n_layers,)
+    """
     return np.array([_scaled_norm(g[s]) for s in net.layer_slices])
 
 
 def train(
     net: MLP,
-    X,
-    Y,
+    X: Array,
+    Y: Array,
     *,
     lr: float,
     steps: int,
     batch_size: int | None = None,
     rng: int | np.random.Generator | None = None,
-    X_test=None,
-    Y_test=None,
+    X_test: Array | None = None,
+    Y_test: Array | None = None,
     eval_every: int = 0,
     probe: Sequence[tuple[int, int]] = (),
-    X_probe=None,
-    divergence_factor: float = 1e6,
+    X_probe: Array | None = None,
+    divergence_factor: float = TRAIN_DIVERGENCE_FACTOR,
     update_stats: bool = True,
     probe_training: bool = False,
     dropout_rng: int | np.random.Generator | None = None,
@@ -139,7 +161,7 @@ def train(
         evaluation steps.
     divergence_factor : float
         The run is declared diverged when the loss exceeds ``divergence_factor * max(1, L0)``
-        or anything becomes non-finite.
+        or anything becomes non-finite (default 1e6, see the module docstring).
     probe_training : bool
         Record the probe activations in train mode (batch statistics of the whole probe
         set, i.e. its population statistics) instead of eval mode (running averages, which
@@ -152,6 +174,10 @@ def train(
         ``net.dropout > 0``. Default: a child spawned from ``rng`` (``Generator.spawn``
         draws nothing from it), so the mini-batch order is the same with and without
         dropout. Evaluations (test set, probes) never use dropout.
+
+    Returns
+    -------
+    TrainResult
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP, got {type(net).__name__}")
@@ -159,8 +185,8 @@ def train(
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-    X = net._check_X(X)
-    Y = net._check_Y(Y, X.shape[0])
+    X = net.check_X(X)
+    Y = net.check_Y(Y, X.shape[0])
     n = X.shape[0]
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
@@ -181,21 +207,21 @@ def train(
                 mask_gen = np.random.default_rng(int(gen.integers(2**63)))
     has_test = X_test is not None and Y_test is not None
     if has_test:
-        X_test = net._check_X(X_test)
+        X_test = net.check_X(X_test)
         Y_test_raw = np.asarray(Y_test)
-        Y_test_m = net._check_Y(Y_test, X_test.shape[0])
+        Y_test_m = net.check_Y(Y_test, X_test.shape[0])
     if X_probe is None and probe:
         if not has_test:
             raise ValueError("X_probe is required for probe without a test set")
         X_probe = X_test
     if probe:
-        X_probe = net._check_X(X_probe)
+        X_probe = net.check_X(X_probe)
         for layer, unit in probe:
             if not (0 <= layer < net.n_layers - 1) or not (0 <= unit < net.sizes[layer + 1]):
                 raise ValueError(f"probe entry {(layer, unit)} is not a hidden (layer, unit)")
     classify = net.loss_name == "cross_entropy"
 
-    losses, gnorms = [], []
+    gnorms: list[Array] = []
     ev_steps, te_loss, te_acc = [], [], []
     acts: dict = {tuple(p): [] for p in probe}
 
@@ -203,8 +229,8 @@ def train(
         ev_steps.append(step)
         if has_test:
             with np.errstate(all="ignore"):
-                out = net._forward(X_test, training=False).out
-                lt, _ = net._loss_grad(out, Y_test_m)
+                out = net.forward_trace(X_test, training=False).out
+                lt, _ = net.output_loss_and_grad(out, Y_test_m)
             te_loss.append(float(lt) if np.isfinite(lt) else np.inf)
             te_acc.append(
                 float(np.mean(np.argmax(out, axis=1) == Y_test_raw.reshape(-1)))
@@ -212,65 +238,35 @@ def train(
                 else np.nan
             )
         if probe:
-            fw = net._forward(X_probe, training=probe_training)
+            fw = net.forward_trace(X_probe, training=probe_training)
             for layer, unit in probe:
                 acts[(layer, unit)].append(fw.z[layer][:, unit].copy())
 
-    status, message = "completed", ""
-    theta_ok = net.get_flat()
-    evaluate(0)
-    order = gen.permutation(n)
-    pos = 0
-    L0 = None
-    done = 0
-    for t in range(steps):
-        if batch_size is None:
-            Xb, Yb = X, Y
-        else:
-            if pos + batch_size > n:
-                order, pos = gen.permutation(n), 0
-            idx = order[pos : pos + batch_size]
-            pos += batch_size
-            Xb, Yb = X[idx], Y[idx]
-        masks = None if mask_gen is None else net.dropout_masks(Xb.shape[0], mask_gen)
-        res = safe_loss_and_grad(net, Xb, Yb, update_stats=update_stats, masks=masks)
-        if res is None:
-            status, message = "diverged", f"non-finite loss or gradient at step {t}"
-            break
-        L, g = res
-        if L0 is None:
-            L0 = L
-        if L > divergence_factor * max(1.0, L0):
-            status, message = (
-                "diverged",
-                f"loss {L:.3g} exceeded {divergence_factor:g} x max(1, L0)",
-            )
-            break
-        losses.append(L)
-        gnorms.append(_layer_norms(net, g))
-        with np.errstate(all="ignore"):
-            new = net.get_flat() - lr * g
-        if not np.all(np.isfinite(new)):
-            status, message = "diverged", f"non-finite parameters after step {t}"
-            break
-        net.set_flat(new)
-        theta_ok = net.get_flat()
-        done = t + 1
+    def record_norms(step: int, theta: Array, g: Array, Xb: Array, Yb: Array) -> None:
+        gnorms.append(layer_norms(net, g))
+
+    def after_step(done: int) -> None:
         if eval_every and done % eval_every == 0 and done < steps:
             evaluate(done)
-    if status == "diverged":
-        net.set_flat(theta_ok)
-    elif steps > 0 and (not ev_steps or ev_steps[-1] != done):
+
+    evaluate(0)
+    run = sgd(
+        net, X, Y, lr=lr, steps=steps, batch_size=batch_size, rng=gen, probe=record_norms,
+        after_step=after_step, update_stats=update_stats, mask_rng=mask_gen,
+        divergence_factor=divergence_factor,
+    )  # fmt: skip
+    done = run.steps
+    if run.status == Status.COMPLETED and steps > 0 and (not ev_steps or ev_steps[-1] != done):
         evaluate(done)
     return TrainResult(
-        status,
+        run.status,
         done,
-        np.asarray(losses, dtype=float),
+        run.losses,
         np.asarray(gnorms, dtype=float).reshape(-1, net.n_layers),
         np.asarray(ev_steps),
         np.asarray(te_loss, dtype=float),
         np.asarray(te_acc, dtype=float),
         {k: np.asarray(v) for k, v in acts.items()},
-        theta_ok,
-        message,
+        run.theta,
+        run.message,
     )

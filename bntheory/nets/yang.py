@@ -1,8 +1,10 @@
 """Gradient explosion at initialization in deep BN networks (Yang, Pennington, Rao,
 Sohl-Dickstein & Schoenholz, ICLR 2019): Monte Carlo measurement of the growth factor per
-layer of the squared gradient norm, compared with the closed forms.
+layer of the squared gradient norm (:func:`yang_gradient_rate`) and the paper's closed-form
+prediction (:func:`yang_formula`). The comparison of the two is the caller's (the
+``yang_rate`` experiment, the tests): the measurement record holds only what was measured.
 
-Setup (Yang et al. 2019, Sec. 2 and Sec. 6; THEORY.md Sec. 7): fully connected, width ``N``,
+Setup (Yang et al. 2019, Sec. 2 and Sec. 6): fully connected, width ``N``,
 depth ``D`` BN layers, ``W ~ N(0, 1/N)`` (``sigma_w^2 = 1``), no bias, ``gamma = 1``,
 ``beta = 0`` fixed, ``eps = 0`` (train mode, batch statistics), Gaussian input batch of size
 ``B``, a random linear loss on top of a final dense layer. The rate is the factor
@@ -11,7 +13,7 @@ the pre-BN pre-activations, summed over batch and width) grows per layer going d
 averaged (geometric mean) over middle layers ``[lo, hi)`` to skip the transient near the
 input and the top, then over independent networks (mean and standard error).
 
-Known biases (THEORY.md Sec. 7): at finite width the rate is biased low by about ``c/N``
+Known biases: at finite width the rate is biased low by about ``c/N``
 (0.3-0.6% at N = 500-1000); at ``B = 4`` the batch variance is heavy-tailed and simulations
 sit 3-6% low; for linear networks at large ``B`` the per-layer rate drifts with depth.
 """
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_generator
 from bntheory.nets.mlp import MLP
 
 __all__ = ["YangResult", "yang_formula", "yang_gradient_rate"]
@@ -51,12 +53,6 @@ class YangResult:
     profile : ndarray
         Mean over networks of the per-layer ratios ``||g_l||^2 / ||g_{l+1}||^2``,
         ``l = 0..depth-2`` (to see drift with depth).
-    formula : float
-        Closed form (``(B-2)/(B-3)`` linear, Theorem 8 ReLU), nan if none.
-    rel_gap : float
-        ``(measured - formula) / formula``.
-    z_score : float
-        ``(measured - formula) / stderr``.
     """
 
     activation: str
@@ -70,14 +66,24 @@ class YangResult:
     per_network: Array = field(repr=False)
     measured_weights: float
     profile: Array = field(repr=False)
-    formula: float
-    rel_gap: float
-    z_score: float
 
 
 def yang_formula(activation: str, batch_size: int) -> float:
-    """Closed-form rate from :mod:`bntheory.bounds` (Yang et al. 2019: linear
-    ``(B-2)/(B-3)``; ReLU Theorem 8); ``nan`` for other activations."""
+    """Closed-form per-layer growth rate of the squared gradient norm predicted by Yang et
+    al. (2019): linear ``(B-2)/(B-3)``, ReLU Theorem 8 (:mod:`bntheory.bounds`).
+
+    Parameters
+    ----------
+    activation : str
+        ``"linear"`` or ``"relu"`` (other activations have no closed form here).
+    batch_size : int
+        ``B >= 4``.
+
+    Returns
+    -------
+    float
+        The predicted rate; ``nan`` for other activations.
+    """
     if activation == "linear":
         from bntheory.bounds import yang_linear_rate
 
@@ -99,7 +105,6 @@ def yang_gradient_rate(
     layers: tuple[int, int] = (10, 40),
     eps: float = 0.0,
     rng: int | np.random.Generator | None = None,
-    formula: float | None = None,
 ) -> YangResult:
     """Measure the per-layer growth factor of the squared gradient norm at initialization.
 
@@ -116,8 +121,7 @@ def yang_gradient_rate(
     eps : float
         BN epsilon (Yang et al. analyse ``eps = 0``).
     rng : int, Generator or None
-    formula : float, optional
-        Closed form to compare with; default :func:`yang_formula`.
+        Seed of the weights, input batches and losses.
 
     Returns
     -------
@@ -163,10 +167,6 @@ def yang_gradient_rate(
     rates_a = np.asarray(rates)
     measured = float(rates_a.mean())
     stderr = float(rates_a.std(ddof=1) / np.sqrt(n_networks))
-    if formula is None:
-        formula = yang_formula(activation, batch_size)
-    gap = (measured - formula) / formula if np.isfinite(formula) else float("nan")
-    z = (measured - formula) / stderr if np.isfinite(formula) and stderr > 0 else float("nan")
     return YangResult(
         activation,
         int(width),
@@ -179,7 +179,4 @@ def yang_gradient_rate(
         rates_a,
         float(np.mean(wrates)),
         np.mean(profiles, axis=0),
-        float(formula),
-        float(gap),
-        float(z),
     )

@@ -18,8 +18,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from bntheory._checks import as_int, as_real, as_spd, as_vector
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_generator, as_int, as_real, as_spd, as_vector
 
 from .empirical_halfspace import EmpiricalHalfspace
 from .gaussian_expectations import (  # noqa: F401  (private names re-exported for old imports)

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bntheory._checks import as_int, as_real
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_generator, as_int, as_real
 
 from .ls_data import frozen
 from .ls_instances import (

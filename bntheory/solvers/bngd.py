@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bntheory._checks import as_int, as_real, as_vector
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_generator, as_int, as_real, as_vector
 
 from ._base import Diagnostics
 

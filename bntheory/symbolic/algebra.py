@@ -19,10 +19,13 @@ expressions, :func:`vanishes` applies three exact rewritings and then expands:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy as sp
+
+from bntheory._checks import as_int
 
 __all__ = ["BNSymbols", "bn_symbols", "vanishes", "normalize_radicals"]
 
@@ -95,11 +98,13 @@ def bn_symbols(m: int, *, eps_zero: bool = False) -> BNSymbols:
         Batch size, at least 2.
     eps_zero : bool
         Build with ``eps = 0`` (``xhat`` then has ``sum xhat_i^2 = m`` exactly).
+
+    Returns
+    -------
+    BNSymbols
+        The symbols and expressions of the forward pass (cached per ``(m, eps_zero)``).
     """
-    if isinstance(m, bool) or not isinstance(m, int):
-        raise TypeError(f"m must be an int, got {type(m).__name__}")
-    if m < 2:
-        raise ValueError(f"m must be at least 2, got {m}")
+    m = as_int(m, "m", minimum=2)
     x = sp.symbols(f"x1:{m + 1}", real=True)
     dy = sp.symbols(f"dy1:{m + 1}", real=True)
     gamma, beta = sp.symbols("gamma beta", real=True)
@@ -144,12 +149,30 @@ def bn_symbols(m: int, *, eps_zero: bool = False) -> BNSymbols:
     )
 
 
-def normalize_radicals(expr: sp.Expr, base: sp.Expr, s: sp.Symbol, variables) -> sp.Expr:
+def normalize_radicals(
+    expr: sp.Expr, base: sp.Expr, s: sp.Symbol, variables: Iterable[sp.Symbol]
+) -> sp.Expr:
     """Replace every half-integer power ``b**(k/2)`` with ``b = c * base`` (``c`` free of
     ``variables``) by ``c**(k/2) * s**k``.
 
     Used where the same variance appears with a different expression tree (conv-style
     nested statistics, or ``var(a*z) = a**2 var(z)`` in the scale-invariance proof).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The expression to rewrite.
+    base : sympy.Expr
+        The variance expression ``b`` is compared with.
+    s : sympy.Symbol
+        The symbol standing for ``sqrt(base)``.
+    variables : iterable of sympy.Symbol
+        The per-sample symbols (``c`` must be free of them).
+
+    Returns
+    -------
+    sympy.Expr
+        The rewritten expression.
     """
     base_exp = sp.expand(base)
     variables = set(variables)
@@ -201,6 +224,18 @@ def vanishes(expr: sp.Expr, sym: BNSymbols) -> tuple[bool, str]:
     """Decide exactly whether ``expr`` (built from ``sym``) is identically zero.
 
     Returns ``(holds, detail)``; see the module docstring for the method.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        The difference of a statement's two sides.
+    sym : BNSymbols
+        The symbolic batch ``expr`` is built from.
+
+    Returns
+    -------
+    tuple
+        ``(holds, detail)``: whether ``expr`` is identically 0, and how it was reduced.
     """
     e = expr.xreplace({sym.base: sym.s**2})
     if not sym.eps_zero:

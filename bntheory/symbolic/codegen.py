@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from bntheory._checks import as_int
 from bntheory.symbolic.algebra import bn_symbols
 
 __all__ = ["symbolic_backward"]
@@ -46,11 +47,7 @@ def symbolic_backward(m: int) -> Callable:
         ``gamma``, ``beta`` scalars or shape ``(C,)``; ``dy`` shaped like ``x``. Returns
         float64 ``dx`` (shape of ``x``), ``dgamma`` and ``dbeta`` (shape ``(C,)`` or scalars).
     """
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)):
-        raise TypeError(f"m must be an int, got {type(m).__name__}")
-    if m < 2:
-        raise ValueError(f"m must be at least 2, got {m}")
-    fn = _compiled(int(m))
+    fn = _compiled(as_int(m, "m", minimum=2))
 
     def backward(x, gamma, beta, eps, dy):
         x = np.asarray(x, dtype=np.float64)

@@ -49,6 +49,18 @@ def batch_sum(expr: sp.Expr, known: dict | None = None) -> sp.Expr:
 
     ``known`` maps moment symbols (as returned for a monomial) or monomials to values,
     e.g. ``{H: 0, H**2: M*R}`` for ``sum xhat = 0`` and ``sum xhat^2 = m r``.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        Polynomial in the per-sample symbols.
+    known : dict, optional
+        Known values of moments or monomials.
+
+    Returns
+    -------
+    sympy.Expr
+        The sum over the batch, in the moment symbols.
     """
     known = {
         (_moment(k) if not k.is_Symbol or k in PER_SAMPLE else k): v
@@ -67,7 +79,7 @@ def batch_sum(expr: sp.Expr, known: dict | None = None) -> sp.Expr:
 
 
 def _closed(g=G, h=H, s=S):
-    """Closed form ``(m g_i - S1 - h_i S2)/(m s)`` with S1 = sum g, S2 = sum g h (THEORY.md Sec. 1 [D])."""
+    """Closed form ``(m g_i - S1 - h_i S2)/(m s)`` with S1 = sum g, S2 = sum g h (derived from the chain rule of Ioffe & Szegedy 2015, Sec. 3)."""
     s1, s2 = batch_sum(G), batch_sum(G * H)
     return (M * g - s1 - h * s2) / (M * s), s1, s2
 
@@ -85,7 +97,13 @@ def _zero(e) -> bool:
 
 
 def general_items() -> list[IdentityResult]:
-    """All statements proved for a symbolic batch size ``m``."""
+    """All statements proved for a symbolic batch size ``m``.
+
+    Returns
+    -------
+    list of IdentityResult
+        One result per statement (``proven_for == "all m"``).
+    """
     items = []
     constraints = {H: 0, H**2: M * R}  # sum xhat = 0, sum xhat^2 = m r
 

@@ -48,7 +48,14 @@ class IdentityResult:
     source: str = ""
 
     def to_dict(self) -> dict:
-        """Plain-JSON dictionary of the fields."""
+        """Plain-JSON dictionary of the fields.
+
+        Returns
+        -------
+        dict
+            ``name``, ``statement``, ``holds``, ``proven_for``, ``seconds``, ``detail``,
+            ``source``.
+        """
         return {
             "name": self.name,
             "statement": self.statement,
@@ -95,14 +102,33 @@ class SymbolicReport:
         return tuple(it for it in self.items if not it.holds)
 
     def get(self, name: str, proven_for: str | None = None) -> IdentityResult:
-        """Return the first item called ``name`` (optionally with a given ``proven_for``)."""
+        """Return the first item called ``name`` (optionally with a given ``proven_for``).
+
+        Parameters
+        ----------
+        name : str
+            Item name.
+        proven_for : str, optional
+            Required ``proven_for`` (e.g. ``"m=4"`` or ``"all m"``).
+
+        Returns
+        -------
+        IdentityResult
+            The item (``KeyError`` when there is none).
+        """
         for it in self.items:
             if it.name == name and (proven_for is None or it.proven_for == proven_for):
                 return it
         raise KeyError(f"no item named {name!r}" + (f" for {proven_for!r}" if proven_for else ""))
 
     def to_dict(self) -> dict:
-        """Plain-JSON dictionary: ``holds``, ``ms``, ``seconds`` and the items."""
+        """Plain-JSON dictionary: ``holds``, ``ms``, ``seconds`` and the items.
+
+        Returns
+        -------
+        dict
+            The report as plain JSON types.
+        """
         return {
             "holds": self.holds,
             "ms": list(self.ms),
@@ -111,7 +137,18 @@ class SymbolicReport:
         }
 
     def to_markdown(self, *, details: bool = False) -> str:
-        """Markdown table of the items (name, proven for, holds, seconds, statement)."""
+        """Markdown table of the items (name, proven for, holds, seconds, statement).
+
+        Parameters
+        ----------
+        details : bool
+            Add a column with each proof's detail.
+
+        Returns
+        -------
+        str
+            The Markdown text.
+        """
         ms = ", ".join(str(m) for m in self.ms) if self.ms else "-"
         lines = [
             f"Symbolic proofs (SymPy): {'ALL HOLD' if self.holds else 'SOME FAIL'}; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bntheory._checks import as_int
 from bntheory.symbolic.backward import concrete_items
 from bntheory.symbolic.general import general_items
 from bntheory.symbolic.report import SymbolicReport
@@ -9,12 +10,8 @@ from bntheory.symbolic.report import SymbolicReport
 __all__ = ["verify_backward", "verify_backward_range"]
 
 
-def _check_m(m, name: str = "m") -> int:
-    if isinstance(m, bool) or not isinstance(m, int):
-        raise TypeError(f"{name} must be an int, got {type(m).__name__}")
-    if m < 2:
-        raise ValueError(f"{name} must be at least 2, got {m}")
-    return m
+def _check_m(m: object, name: str = "m") -> int:
+    return as_int(m, name, minimum=2)
 
 
 def verify_backward(m: int = 4, *, general: bool = True) -> SymbolicReport:
@@ -48,7 +45,22 @@ def verify_backward(m: int = 4, *, general: bool = True) -> SymbolicReport:
 def verify_backward_range(
     m_max: int = 8, *, m_min: int = 2, general: bool = True
 ) -> SymbolicReport:
-    """:func:`verify_backward` for every ``m`` in ``m_min..m_max``, general proofs once."""
+    """:func:`verify_backward` for every ``m`` in ``m_min..m_max``, general proofs once.
+
+    Parameters
+    ----------
+    m_max : int
+        Largest batch size (at least ``m_min``).
+    m_min : int
+        Smallest batch size, at least 2.
+    general : bool
+        Also include the proofs for symbolic ``m``.
+
+    Returns
+    -------
+    SymbolicReport
+        All items, ``ms = (m_min, ..., m_max)``.
+    """
     m_min, m_max = _check_m(m_min, "m_min"), _check_m(m_max, "m_max")
     if m_max < m_min:
         raise ValueError(f"m_max must be >= m_min={m_min}, got {m_max}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory.gradcheck import as_generator
+from bntheory._checks import as_generator
 from bntheory.nets import measurements as _nm
 from bntheory.nets.measurements import ICSResult, LandscapeResult
 from bntheory.status import Status

@@ -180,6 +180,7 @@ def test_parallel_equals_serial():
 DETERMINISM_IDS = ["ls-03", "hs-05", "cs-06"]
 
 
+@pytest.mark.slow  # full claims / a process pool and a Dask cluster
 def test_ledger_json_deterministic_for_same_seed():
     """The same seed gives identical JSON (timings dropped) in two runs; covers solver-based
     and multi-seed network claims (whose per-process caches are cleared in between)."""
@@ -217,3 +218,40 @@ def test_shared_result_computed_once_per_run():
     assert [r.outcome.numbers["calls"] for r in res] == [1.0, 1.0]
     assert res[1].outcome.numbers["v"] == 1.5
     assert shared_result("kind", 3, lambda: {"a": 2.0}) == {"a": 2.0}  # outside a run
+
+
+def _worker_state(quick, rng):
+    import os
+    import signal
+
+    from threadpoolctl import threadpool_info
+
+    threads = {int(d["num_threads"]) for d in threadpool_info()}
+    return Measurement(
+        "-",
+        {
+            "ok": True,
+            "sigint_ignored": signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+            "max_threads": float(max(threads, default=1)),
+            "pid": float(os.getpid()),
+        },
+    )
+
+
+def test_parallel_workers_follow_the_process_policy(monkeypatch):
+    """jobs > 1 runs on the project's process pool: workers (not this process) with BLAS
+    pinned to one thread and SIGINT left to the parent."""
+    import os
+
+    pytest.importorskip("threadpoolctl")
+    from bntheory.claims import registry, runner
+
+    cs = tuple(_claim(f"t-0{i}", "forward-pass", _worker_state) for i in range(4))
+    monkeypatch.setattr(registry, "_load", lambda: cs)  # inherited by forked workers
+    if runner.START_METHOD != "fork":
+        pytest.skip("spawned workers do not see the monkeypatched registry")
+    res = run_claims(list(cs), seed=0, jobs=2)
+    nums = [r.outcome.numbers for r in res]
+    assert all(r.status == "ok" for r in res), [r.error for r in res]
+    assert all(n["sigint_ignored"] and n["max_threads"] == 1.0 for n in nums)
+    assert all(n["pid"] != os.getpid() for n in nums)

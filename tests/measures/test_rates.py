@@ -175,6 +175,26 @@ def test_result_duck_type_and_quantities():
     assert fit.rate == pytest.approx(0.9, abs=1e-12)
 
 
+def test_sequence_of_history_keys_and_gap_fallback():
+    """One extractor for measures and bntheory.testing: history keys, and no silent
+    ``losses - min`` stand-in for gaps when ``gap_fallback=False``."""
+    k = np.arange(50)
+    hist = {"rho_gap": 0.8**k}
+    res = SimpleNamespace(losses=1.0 + 0.5**k, gaps=None, grad_norms=0.7**k, history=hist)
+    np.testing.assert_array_equal(sequence_of(res, "rho_gap"), 0.8**k)
+    assert fit_linear_rate(res, quantity="rho_gap").rate == pytest.approx(0.8, abs=1e-12)
+    with pytest.raises(ValueError, match="gaps"):
+        sequence_of(res, "gaps", gap_fallback=False)
+    with pytest.raises(ValueError, match="'nope'"):
+        sequence_of(res, "nope")
+    with pytest.raises(ValueError, match="quantity"):
+        sequence_of(0.5**k, "nope")
+    with pytest.raises(TypeError, match="quantity"):
+        sequence_of(res, 3)
+    with pytest.raises(TypeError, match="history"):
+        sequence_of(SimpleNamespace(losses=[1.0], history={"z": [1j]}), "z")
+
+
 def test_long_sequence_is_thinned_but_fit_on_all_points():
     r = 0.9995
     y = _synthetic(r, 30000, np.random.default_rng(5), noise=1e-5)

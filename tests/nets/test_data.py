@@ -19,7 +19,8 @@ import struct
 import numpy as np
 import pytest
 
-from bntheory.nets import data
+from bntheory.nets import _idx as idx_files
+from bntheory.nets import data, mnist
 from bntheory.nets.data import (
     DataChecksumError,
     DataUnavailable,
@@ -28,7 +29,7 @@ from bntheory.nets.data import (
     load_mnist,
 )
 
-_REAL_PACKAGE_FILE = data._package_file
+_REAL_PACKAGE_FILE = mnist._package_file
 _PARTS = ("train-images", "train-labels", "t10k-images", "t10k-labels")
 
 
@@ -37,7 +38,7 @@ def _isolated(tmp_path, monkeypatch):
     """No user data folder, a private cache, and no installed package unless a test says so."""
     monkeypatch.delenv(data.DATA_ENV, raising=False)
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "_package_file", lambda name: None)
+    monkeypatch.setattr(mnist, "_package_file", lambda name: None)
 
 
 def _idx(arr: np.ndarray) -> bytes:
@@ -56,22 +57,22 @@ def _tiny(seed: int, n_train: int = 12, n_test: int = 5) -> dict[str, np.ndarray
     }
 
 
-def _pin(raw: bytes) -> data._Pin:
-    return data._Pin(len(raw), hashlib.sha256(raw).hexdigest())
+def _pin(raw: bytes) -> idx_files._Pin:
+    return idx_files._Pin(len(raw), hashlib.sha256(raw).hexdigest())
 
 
 def _write_idx(folder, parts, monkeypatch, name, gz=True):
     """Write the four IDX files (gzipped or not) and pin their content for ``name``."""
     folder.mkdir(parents=True, exist_ok=True)
     pins = {}
-    for part, stem in data._PARTS.items():
+    for part, stem in idx_files._PARTS.items():
         raw = _idx(parts[part])
         pins[part] = _pin(raw)
         if gz:
             (folder / f"{stem}.gz").write_bytes(gzip.compress(raw))
         else:
             (folder / stem).write_bytes(raw)
-    monkeypatch.setitem(data._IDX_PINS, name, pins)
+    monkeypatch.setitem(idx_files._IDX_PINS, name, pins)
     return folder
 
 
@@ -87,8 +88,8 @@ def _write_pickle(path, parts, monkeypatch, n_val=4, obj=None):
     blob = gzip.compress(pickle.dumps(obj, protocol=2))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(blob)
-    monkeypatch.setattr(data, "_MNIST_PICKLE_PIN", _pin(blob))
-    monkeypatch.setitem(data._IDX_PINS, "mnist", {p: _pin(_idx(parts[p])) for p in _PARTS})
+    monkeypatch.setattr(idx_files, "_MNIST_PICKLE_PIN", _pin(blob))
+    monkeypatch.setitem(idx_files._IDX_PINS, "mnist", {p: _pin(_idx(parts[p])) for p in _PARTS})
     return path
 
 
@@ -123,7 +124,7 @@ def test_mnist_pickle_equals_its_idx_files(tmp_path, monkeypatch):
 
 def test_validation_split_is_the_last_images_in_order(tmp_path, monkeypatch):
     parts = _tiny(3, n_train=12)
-    monkeypatch.setattr(data, "_N_VALIDATION", 4)
+    monkeypatch.setattr(mnist, "_N_VALIDATION", 4)
     f = _write_pickle(tmp_path / "mnist.pkl.gz", parts, monkeypatch, n_val=4)
     d = load_mnist(f, validation=True, cache=False)
     x = parts["train-images"].reshape(-1, 784) / 255.0
@@ -184,7 +185,7 @@ def test_pickle_is_verified_before_it_is_unpickled(tmp_path, monkeypatch):
     def never(self):
         raise AssertionError("unpickled a file that failed verification")
 
-    monkeypatch.setattr(data._NumpyArraysOnly, "load", never)
+    monkeypatch.setattr(idx_files._NumpyArraysOnly, "load", never)
     with pytest.raises(DataChecksumError, match="SHA-256"):
         load_mnist(f, cache=False)
 
@@ -226,7 +227,7 @@ def test_missing_data_names_the_install_command(loader, command):
 
 def test_explicit_path_never_falls_back(tmp_path, monkeypatch):
     pkg = _write_idx(tmp_path / "pkg", _tiny(12), monkeypatch, "fashion-mnist")
-    monkeypatch.setattr(data, "_package_file", lambda name: pkg)
+    monkeypatch.setattr(mnist, "_package_file", lambda name: pkg)
     assert load_fashion_mnist(cache=False).source.startswith("Debian")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataUnavailable, match="no Fashion-MNIST files in path="):
@@ -273,7 +274,7 @@ def test_cache_round_trip(tmp_path, monkeypatch):
     with pytest.raises(DataChecksumError, match="cache file"):
         load_mnist()
     pkg = _write_pickle(tmp_path / "pkg" / "mnist.pkl.gz", parts, monkeypatch)
-    monkeypatch.setattr(data, "_package_file", lambda name: pkg)
+    monkeypatch.setattr(mnist, "_package_file", lambda name: pkg)
     d = load_mnist()
     assert "package file" in d.source
     np.testing.assert_array_equal(d.Y_train, first.Y_train)
@@ -307,7 +308,7 @@ def test_status_reports_without_writing(tmp_path, monkeypatch):
     assert not st.available and "bntheory data install mnist" in st.source
     assert st.package == "not installed" and st.cache.endswith("(absent)")
     folder = _write_idx(tmp_path / "idx", _tiny(16), monkeypatch, "fashion-mnist")
-    monkeypatch.setattr(data, "_package_file", lambda name: folder)
+    monkeypatch.setattr(mnist, "_package_file", lambda name: folder)
     st = data.data_status("fashion-mnist")
     assert st.available and st.cache.endswith("(absent)")
     with pytest.raises(ValueError, match="name must be one of"):
@@ -321,7 +322,7 @@ def _real(name):
 
 @pytest.mark.skipif(not _real("mnist"), reason="MNIST not installed (bntheory data install mnist)")
 def test_real_mnist(monkeypatch):
-    monkeypatch.setattr(data, "_package_file", _REAL_PACKAGE_FILE)
+    monkeypatch.setattr(mnist, "_package_file", _REAL_PACKAGE_FILE)
     d = load_mnist(validation=True, dtype=np.float32, cache=False)
     assert d.X_train.shape == (50_000, 784) and d.X_val.shape == (10_000, 784)
     assert d.X_test.shape == (10_000, 784) and d.Y_test.shape == (10_000,)
@@ -343,7 +344,7 @@ def test_real_mnist(monkeypatch):
     reason="Fashion-MNIST not installed (bntheory data install fashion-mnist)",
 )
 def test_real_fashion_mnist(monkeypatch):
-    monkeypatch.setattr(data, "_package_file", _REAL_PACKAGE_FILE)
+    monkeypatch.setattr(mnist, "_package_file", _REAL_PACKAGE_FILE)
     d = load_fashion_mnist(dtype=np.float32, cache=False)
     assert d.X_train.shape == (60_000, 784) and d.X_test.shape == (10_000, 784)
     assert d.X_train.min() == 0.0 and d.X_train.max() == 1.0

@@ -26,7 +26,10 @@ def test_data_are_labelled_by_their_source(monkeypatch):
 
 
 def test_profile_shapes_and_floor():
-    p = depth_profile("tanh", True, 6, 8, steps=3, lr=0.01, batch_size=16, n_train=32, rng=0)
+    try:
+        p = depth_profile("tanh", True, 6, 8, steps=3, lr=0.01, batch_size=16, n_train=32, rng=0)
+    except data.DataUnavailable:
+        pytest.skip("neither MNIST nor scikit-learn's digits is available")
     assert p.init.shape == p.trained.shape == (7,)
     assert p.status == "completed" and p.dataset in ("MNIST", "digits")
     expect = np.log10(max(p.init[0], NORM_FLOOR) / max(p.init[5], NORM_FLOOR))

@@ -209,9 +209,9 @@ def test_moment_shift_zero_for_fixed_affine_bn_and_same_trajectory_as_ics():
     np.testing.assert_allclose(plain.get_flat(), twin.get_flat(), rtol=0, atol=0)
     # the relative shift is the l2 norm of (mean change, std change) over ||std||
     net2 = MLP([5, 6, 6, 2], "linear", bn=False, rng=0)
-    h0 = net2._forward(X, True).inputs[1]
+    h0 = net2.forward_trace(X, True).inputs[1]
     q = layer_input_moment_shift(net2, X, Y, lr=0.1, steps=1, batch_size=16, rng=1)
-    h1 = net2._forward(X, True).inputs[1]
+    h1 = net2.forward_trace(X, True).inputs[1]
     dm, ds = h1.mean(0) - h0.mean(0), h1.std(0) - h0.std(0)
     expected = np.sqrt(dm @ dm + ds @ ds) / np.linalg.norm(h0.std(0))
     assert q.relative[0, 1] == pytest.approx(expected, rel=1e-12)
@@ -273,6 +273,8 @@ def test_ioffe_figure1_saturation_and_no_silent_substitute(monkeypatch):
     def missing(*a, **k):
         raise ImportError("load_digits_split needs scikit-learn: pip install 'bntheory[data]'")
 
-    monkeypatch.setattr(meas, "load_digits_split", missing)
+    import bntheory.nets.ioffe2015_digits as digits
+
+    monkeypatch.setattr(digits, "load_digits_split", missing)
     with pytest.raises(ImportError, match="bntheory"):
         meas.ioffe_figure1(steps=2, eval_every=1, hidden=4, rng=0)

@@ -57,11 +57,15 @@ def test_train_bad_input():
         train(net, X, Y, lr=0.1, steps=-2)
 
 
-def test_digits_loads_and_missing_sklearn_names_the_extra(monkeypatch):
+def test_digits_loads():
+    pytest.importorskip("sklearn", reason="the digits data set needs scikit-learn")
     d = load_digits_split(rng=0)
     assert d.X_train.shape[1] == 64 and d.n_classes == 10
     assert d.X_train.shape[0] + d.X_test.shape[0] == 1797
     assert 0.0 <= d.X_train.min() and d.X_train.max() <= 1.0
+
+
+def test_missing_sklearn_names_the_extra(monkeypatch):
     real_import = builtins.__import__
 
     def fake_import(name, *args, **kwargs):

@@ -1,0 +1,384 @@
+"""Input validation of :class:`bntheory.nets.MLP`: every bad argument is a ``TypeError`` or
+``ValueError`` naming the argument."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bntheory.nets.mlp import MLP
+
+__all__ = [
+    "InputChecks",
+    "check_architecture",
+    "check_batch_size",
+    "check_count",
+    "check_int",
+    "check_lr",
+    "check_matrix",
+    "check_net",
+    "parse_bn",
+]
+
+Array = np.ndarray
+
+
+def check_int(value: object, name: str, minimum: int) -> int:
+    """``value`` as an int ``>= minimum``.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check (a bool is refused).
+    name : str
+        Argument name used in the error message.
+    minimum : int
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_matrix(A: object, name: str, cols: int | None = None, rows: int | None = None) -> Array:
+    """``A`` as a finite real float64 matrix ``(N >= 1, features)``.
+
+    Parameters
+    ----------
+    A : array_like
+        The argument to check.
+    name : str
+        Argument name used in the error messages.
+    cols, rows : int, optional
+        Required number of columns / rows.
+
+    Returns
+    -------
+    ndarray
+        ``A`` as float64 (no copy when it already is).
+    """
+    if isinstance(A, (str, bytes)) or A is None:
+        raise TypeError(f"{name} must be a numeric array, got {type(A).__name__}")
+    arr = np.asarray(A)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (N, features), got shape {arr.shape}")
+    if cols is not None and arr.shape[1] != cols:
+        raise ValueError(f"{name} must have {cols} columns, got shape {arr.shape}")
+    if rows is not None and arr.shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} rows (one per sample), got shape {arr.shape}")
+    if arr.shape[0] < 1:
+        raise ValueError(f"{name} must contain at least one sample, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def check_net(net: object) -> MLP:
+    """``net`` if it is an :class:`~bntheory.nets.MLP`.
+
+    Parameters
+    ----------
+    net : object
+
+    Returns
+    -------
+    MLP
+    """
+    from bntheory.nets.mlp import MLP
+
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP, got {type(net).__name__}")
+    return net
+
+
+def check_lr(lr: object, name: str = "lr") -> float:
+    """``lr`` as a positive finite float.
+
+    Parameters
+    ----------
+    lr : object
+    name : str
+        Argument name used in the error messages.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not lr > 0:
+        raise ValueError(f"{name} must be a positive number, got {lr!r}")
+    if not np.isfinite(lr):
+        raise ValueError(f"{name} must be finite, got {lr!r}")
+    return float(lr)
+
+
+def check_count(value: object, name: str = "steps", minimum: int = 1) -> int:
+    """``value`` as an int ``>= minimum`` (a ``ValueError`` for every bad value).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        Argument name used in the error messages.
+    minimum : int
+
+    Returns
+    -------
+    int
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_batch_size(batch_size: int | None, n: int, minimum: int = 2) -> int | None:
+    """A mini-batch size in ``[minimum, n]``, or None (full batch).
+
+    Parameters
+    ----------
+    batch_size : int or None
+    n : int
+        Number of training samples.
+    minimum : int
+        Smallest allowed size (2 for train-mode BN).
+
+    Returns
+    -------
+    int or None
+    """
+    if batch_size is not None and not (minimum <= batch_size <= n):
+        raise ValueError(f"batch_size must lie in [{minimum}, {n}], got {batch_size}")
+    return batch_size
+
+
+def check_architecture(
+    sizes: Sequence[int],
+    activation: str,
+    loss: str,
+    eps: float,
+    sigma_w2: float | None,
+    dropout: float,
+) -> tuple[int, ...]:
+    """Check the scalar arguments of :class:`~bntheory.nets.MLP` (see its docstring).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, at least 2 entries, each >= 1.
+    activation, loss : str
+        One of :data:`~bntheory.nets.activations.ACTIVATIONS` / ``LOSSES``.
+    eps : float
+        BN epsilon (>= 0).
+    sigma_w2 : float or None
+        Positive weight variance times fan-in.
+    dropout : float
+        In ``[0, 1)``.
+
+    Returns
+    -------
+    tuple of int
+        The widths.
+    """
+    from bntheory.nets.activations import ACTIVATIONS, LOSSES
+
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError("sizes must be a sequence of ints (d_in, h_1, ..., d_out)")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must have at least 2 entries (d_in, d_out), got {sizes}")
+    out = tuple(check_int(s, "sizes", 1) for s in sizes)
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or eps < 0:
+        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    if sigma_w2 is not None and (
+        isinstance(sigma_w2, bool)
+        or not isinstance(sigma_w2, (int, float, np.integer, np.floating))
+        or not np.isfinite(sigma_w2)
+        or sigma_w2 <= 0
+    ):
+        raise ValueError(f"sigma_w2 must be a positive number, got {sigma_w2!r}")
+    if (
+        isinstance(dropout, bool)
+        or not isinstance(dropout, (int, float, np.integer, np.floating))
+        or not 0.0 <= float(dropout) < 1.0
+    ):
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+    return out
+
+
+def parse_bn(bn: bool | str | Iterable[int] | None, L: int) -> frozenset[int]:
+    """The dense layers that get BN (the ``bn`` argument of :class:`~bntheory.nets.MLP`).
+
+    Parameters
+    ----------
+    bn : bool, "all", "none", "last", "output" or iterable of int
+        ``True`` / ``"all"``: every hidden layer; ``"last"``: the last hidden layer;
+        ``"output"``: the output layer; an iterable: those 0-based layer indices.
+    L : int
+        Number of dense layers.
+
+    Returns
+    -------
+    frozenset of int
+    """
+    if bn is True or bn == "all":
+        return frozenset(range(L - 1))
+    if bn is False or bn is None or bn == "none":
+        return frozenset()
+    if bn == "last":
+        return frozenset({L - 2}) if L >= 2 else frozenset()
+    if bn == "output":
+        return frozenset({L - 1})
+    if isinstance(bn, str):
+        raise ValueError(
+            f"bn must be a bool, 'all', 'none', 'last', 'output' or layer indices, got {bn!r}"
+        )
+    try:
+        idx = frozenset(int(i) for i in bn)
+    except TypeError as exc:
+        raise TypeError("bn must be a bool, a string or an iterable of layer indices") from exc
+    if any(i < 0 or i >= L for i in idx):
+        raise ValueError(f"bn layer indices must lie in [0, {L - 1}], got {sorted(idx)}")
+    return idx
+
+
+class InputChecks:
+    """Input checks of :class:`~bntheory.nets.MLP` (a mixin: uses ``sizes``, ``loss_name``,
+    ``bn_layers``, ``n_layers`` and ``dim`` of the network)."""
+
+    sizes: tuple[int, ...]
+    loss_name: str
+    bn_layers: frozenset[int]
+    n_layers: int
+    dim: int
+
+    def check_X(self, X: object) -> Array:
+        """``X`` as a finite float64 input batch.
+
+        Parameters
+        ----------
+        X : array_like (N, d_in)
+            Inputs.
+
+        Returns
+        -------
+        ndarray (N, d_in)
+        """
+        return check_matrix(X, "X", cols=self.sizes[0])
+
+    def check_Y(self, Y: object, n: int) -> Array:
+        """``Y`` as finite float64 targets for ``n`` samples (integer labels become one-hot
+        rows for the cross-entropy loss).
+
+        Parameters
+        ----------
+        Y : array_like (n, d_out) or (n,) of int
+            Targets.
+        n : int
+            Number of samples.
+
+        Returns
+        -------
+        ndarray (n, d_out)
+        """
+        d_out = self.sizes[-1]
+        if self.loss_name == "cross_entropy":
+            arr = np.asarray(Y)
+            if arr.ndim == 1 and np.issubdtype(arr.dtype, np.integer):
+                if arr.shape[0] != n:
+                    raise ValueError(f"Y must have {n} labels, got shape {arr.shape}")
+                if np.any(arr < 0) or np.any(arr >= d_out):
+                    raise ValueError(f"Y labels must lie in [0, {d_out - 1}]")
+                return np.eye(d_out)[arr]
+        return check_matrix(Y, "Y", cols=d_out, rows=n)
+
+    def check_batch(self, X: object, training: bool) -> Array:
+        """:meth:`check_X`, plus at least 2 samples for a train-mode BN network.
+
+        Parameters
+        ----------
+        X : array_like (N, d_in)
+            Inputs.
+        training : bool
+            Whether the batch goes through BN in train mode.
+
+        Returns
+        -------
+        ndarray (N, d_in)
+        """
+        X = self.check_X(X)
+        if training and self.bn_layers and X.shape[0] < 2:
+            raise ValueError(
+                f"X: a train-mode BN network needs a batch of at least 2 samples, got {X.shape[0]}"
+            )
+        return X
+
+    def check_vector(self, v: object, name: str) -> Array:
+        """``v`` as a finite float64 vector of the parameter dimension.
+
+        Parameters
+        ----------
+        v : array_like (dim,)
+            A parameter-space vector.
+        name : str
+            Argument name used in the error messages.
+
+        Returns
+        -------
+        ndarray (dim,)
+        """
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != (self.dim,):
+            raise ValueError(f"{name} must have shape ({self.dim},), got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"{name} contains NaN or inf")
+        return v
+
+    def check_masks(self, masks: Sequence | None, n: int) -> list | None:
+        """Validate dropout masks (:meth:`~bntheory.nets.MLP.dropout_masks`) for ``n`` samples.
+
+        Parameters
+        ----------
+        masks : list or None
+            One entry (array ``(n, sizes[k+1])`` or None) per dense layer; None = no dropout.
+        n : int
+            Batch size.
+
+        Returns
+        -------
+        list or None
+            The masks as float64 arrays.
+        """
+        if masks is None:
+            return None
+        if isinstance(masks, np.ndarray) or not isinstance(masks, Sequence):
+            raise TypeError("masks must be a list with one entry (array or None) per dense layer")
+        masks = list(masks)
+        if len(masks) != self.n_layers:
+            raise ValueError(f"masks must have {self.n_layers} entries, got {len(masks)}")
+        out: list = []
+        for k, m in enumerate(masks):
+            if m is None:
+                out.append(None)
+                continue
+            if k == self.n_layers - 1:
+                raise ValueError("masks: the output layer takes no dropout mask (use None)")
+            out.append(check_matrix(m, f"masks[{k}]", cols=self.sizes[k + 1], rows=n))
+        return out
