@@ -167,6 +167,10 @@ class HVPCheck:
     remainders: Array = field(repr=False)
 
 
+#: most random directions a check accepts (each costs a few function evaluations)
+MAX_DIRECTIONS = 100_000
+
+
 def check_gradient(
     f: Callable[[Array], float],
     grad: Callable[[Array], Array],
@@ -205,7 +209,7 @@ def check_gradient(
         raise TypeError("grad must be callable")
     x = as_finite_array(x, "x")
     gen = as_generator(rng)
-    n_directions = as_int(n_directions, "n_directions")
+    n_directions = as_int(n_directions, "n_directions", maximum=MAX_DIRECTIONS)
     tol = as_real(tol, "tol", positive=True)
     f0 = float(f(x))
     g0 = np.asarray(grad(x), dtype=np.float64)
@@ -276,7 +280,7 @@ def check_hvp(
         raise TypeError("hvp must be callable")
     x = as_finite_array(x, "x")
     gen = as_generator(rng)
-    n_directions = as_int(n_directions, "n_directions")
+    n_directions = as_int(n_directions, "n_directions", maximum=MAX_DIRECTIONS)
     tol = as_real(tol, "tol", positive=True)
     g0 = np.asarray(grad(x), dtype=np.float64)
     f0 = float(f(x)) if f is not None else None

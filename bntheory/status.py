@@ -12,9 +12,12 @@ Which members a producer uses:
 * the network training loops (:mod:`bntheory.nets`): ``COMPLETED``, ``DIVERGED``, ``SKIPPED``;
 * sweep cells (:mod:`bntheory.sweep`): ``OK``, ``FAILED``, ``RUNNING``.
 
-:data:`DIVERGENCE_FACTOR` is the one divergence rule: a run whose objective (or gradient
-norm, for the training loops) exceeds ``DIVERGENCE_FACTOR`` times its initial value, or
-becomes non-finite, has diverged.
+:data:`DIVERGENCE_FACTOR` is :func:`bntheory.solvers.solve`'s divergence rule: a run whose
+objective exceeds ``DIVERGENCE_FACTOR`` times its initial value, or becomes non-finite, has
+diverged. The network training loop (:func:`bntheory.nets.train`) keeps its own, smaller
+loss factor (``divergence_factor=1e6``, documented there): on the ledger's runs (quick and full)
+that rule never fires before a non-finite value does, so the two rules give the same statuses
+there; unifying them is left as a documented choice rather than a silent change.
 """
 
 from __future__ import annotations

@@ -288,6 +288,11 @@ def select(claims: Sequence[Claim], only: Sequence[str] | None) -> list[Claim]:
     ValueError
         naming ``only`` when an entry matches no section and no claim id.
     """
+    if only is not None and not isinstance(only, str):
+        if not isinstance(only, Sequence) or not all(isinstance(w, str) for w in only):
+            raise TypeError(
+                f"only: expected a string or a sequence of strings, got {type(only).__name__}"
+            )
     if only is None or (not isinstance(only, str) and len(only) == 0):
         return list(claims)
     if isinstance(only, str):
