@@ -44,14 +44,35 @@ The rule (every verdict is a pre-registered measurement)
 
 from __future__ import annotations
 
-import math
-import zlib
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
+
+from bntheory.claims.rule import (  # noqa: F401 - re-exported
+    EVIDENCE,
+    OPS,
+    Measurement,
+    P,
+    Predicate,
+    Reading,
+    SourceFact,
+    Unavailable,
+    Verdict,
+    _clean_number,
+    _clean_value,
+    decide,
+)
+from bntheory.claims.seeding import (  # noqa: F401 - re-exported; runner imports the ContextVars
+    _MASTER_SEED,
+    _RUN_CACHE,
+    N_SEEDS,
+    measurement_seeds,
+    one_blas_thread,
+    per_seed,
+    shared_result,
+    subseeds,
+)
 
 __all__ = [
     "EVIDENCE",
@@ -76,32 +97,6 @@ __all__ = [
     "untestable_check",
 ]
 
-#: Master seed of the ledger run in progress (set by :func:`bntheory.claims.runner.run_claim`).
-_MASTER_SEED: ContextVar[int | None] = ContextVar("bntheory_claims_master_seed", default=None)
-
-#: Directory of the cross-process cache of the ledger run in progress (set by the runner).
-_RUN_CACHE: ContextVar[str | None] = ContextVar("bntheory_claims_run_cache", default=None)
-
-#: Number of independent seeds of a multi-seed measurement: quick 3, full 10.
-N_SEEDS = {True: 3, False: 10}
-
-
-class Verdict(str, Enum):
-    """The verdict of one claim.
-
-    ``ERROR`` is not a verdict a check returns: the runner assigns it when the check raised.
-    """
-
-    HOLDS = "holds"
-    HOLDS_WITH_CORRECTION = "holds-with-correction"
-    REFUTED = "refuted"
-    INCONCLUSIVE = "inconclusive"
-    NOT_TESTABLE = "not-testable-here"
-    ERROR = "error"
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
-
 
 #: Sections of the reference article, in reading order: ``slug -> title``.
 SECTIONS: dict[str, str] = {
@@ -120,258 +115,6 @@ SECTIONS: dict[str, str] = {
 
 #: Allowed values of :attr:`Claim.method`.
 METHODS = ("symbolic", "numerical", "experiment", "literature")
-
-
-def _clean_number(x) -> float | None:
-    """Round to 10 significant digits (stable JSON across BLAS reductions); NaN/inf -> None."""
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    return float(f"{x:.10g}")
-
-
-# --------------------------------------------------------------------------- readings
-#: Comparisons a :class:`Predicate` can make.
-OPS = ("<=", ">=", "==", "in", "is")
-
-#: Allowed values of :attr:`Claim.evidence`.
-EVIDENCE = ("measured", "source", "none")
-
-
-class Unavailable(Exception):
-    """Raised by a check whose optional dependency or data set is missing.
-
-    The runner reports the claim as ``not-testable-here`` with this message as the reason
-    (which should name the command that installs what is missing)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Predicate:
-    """One measurable comparison: ``values[quantity] <op> value``.
-
-    Parameters
-    ----------
-    quantity : str
-        Name of a value of the :class:`Measurement` (its confidence interval, if the
-        measurement has one under the same name, is used to decide).
-    op : {"<=", ">=", "==", "in", "is"}
-        ``"<="``/``">="``: one-sided bound with slack ``tol + rtol |value|``; ``"=="``:
-        ``|q - value| <= tol + rtol |value|``; ``"in"``: ``value = (lo, hi)``, slack ``tol``
-        on both ends; ``"is"``: exact equality of a categorical value (a source fact such as
-        a data set's name, or a bool).
-    value : float, (float, float), str or bool
-        The stated value or bound.
-    tol, rtol : float
-        Absolute and relative slack (justified by the reading's ``why``).
-    """
-
-    quantity: str
-    op: str
-    value: float | str | bool | tuple[float, float]
-    tol: float = 0.0
-    rtol: float = 0.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.quantity, str) or not self.quantity:
-            raise ValueError("quantity must be a non-empty str")
-        if self.op not in OPS:
-            raise ValueError(f"op must be one of {OPS}, got {self.op!r}")
-        if self.tol < 0 or self.rtol < 0 or not math.isfinite(self.tol + self.rtol):
-            raise ValueError("tol and rtol must be finite and non-negative")
-        if self.op == "in":
-            lo, hi = self.value  # type: ignore[misc]
-            if not float(lo) <= float(hi):
-                raise ValueError(f"value of 'in' must be (lo, hi) with lo <= hi, got {self.value}")
-            object.__setattr__(self, "value", (float(lo), float(hi)))
-        elif self.op != "is":
-            if isinstance(self.value, (str, bool)) or not math.isfinite(float(self.value)):
-                raise ValueError(f"value of {self.op!r} must be a finite number")
-            object.__setattr__(self, "value", float(self.value))
-
-    def describe(self) -> str:
-        if self.op == "in":
-            s = f"{self.quantity} in [{self.value[0]:.6g}, {self.value[1]:.6g}]"
-        elif self.op == "is":
-            s = f"{self.quantity} is {self.value!r}"
-        else:
-            s = f"{self.quantity} {self.op} {self.value:.6g}"
-        if self.tol:
-            s += f" (tol {self.tol:.3g})"
-        if self.rtol:
-            s += f" (rtol {self.rtol:.3g})"
-        return s
-
-    def evaluate(self, m: Measurement) -> bool | None:
-        """``True`` / ``False``, or ``None`` when the confidence interval straddles the
-        threshold or the value is missing / not finite."""
-        if self.quantity not in m.values:
-            raise KeyError(f"measurement has no value {self.quantity!r} (has {sorted(m.values)})")
-        q = m.values[self.quantity]
-        if self.op == "is":
-            return q == self.value
-        if q is None or isinstance(q, str):
-            return None
-        lo, hi = m.intervals.get(self.quantity, (q, q))
-        if lo is None or hi is None:
-            return None
-        if self.op == "in":
-            a, b = self.value[0] - self.tol, self.value[1] + self.tol  # type: ignore[index]
-            if a <= lo and hi <= b:
-                return True
-            return False if (hi < a or lo > b) else None
-        slack = self.tol + self.rtol * abs(self.value)  # type: ignore[arg-type]
-        if self.op == "<=":
-            t = self.value + slack  # type: ignore[operator]
-            return True if hi <= t else (False if lo > t else None)
-        if self.op == ">=":
-            t = self.value - slack  # type: ignore[operator]
-            return True if lo >= t else (False if hi < t else None)
-        a, b = self.value - slack, self.value + slack  # type: ignore[operator]
-        if a <= lo and hi <= b:
-            return True
-        return False if (hi < a or lo > b) else None
-
-
-def P(quantity: str, op: str, value, *, tol: float = 0.0, rtol: float = 0.0) -> Predicate:
-    """Shorthand for :class:`Predicate`."""
-    return Predicate(quantity, op, value, tol, rtol)
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A reading of a claim: a conjunction of predicates, in words, with the reason for
-    its tolerances and (for a corrected reading) the source of the correction."""
-
-    text: str
-    predicates: tuple[Predicate, ...]
-    why: str
-    source: str = ""
-
-    def __post_init__(self) -> None:
-        preds = self.predicates
-        if isinstance(preds, Predicate):
-            preds = (preds,)
-        preds = tuple(preds)
-        if not preds or not all(isinstance(p, Predicate) for p in preds):
-            raise ValueError("predicates must be a non-empty sequence of Predicate")
-        object.__setattr__(self, "predicates", preds)
-        if not self.text or not self.why:
-            raise ValueError("a Reading needs its text and the reason (why) for its tolerances")
-
-    def evaluate(self, m: Measurement) -> bool | None:
-        """All predicates true -> True; any false -> False; otherwise None (inconclusive)."""
-        res = [p.evaluate(m) for p in self.predicates]
-        if any(r is False for r in res):
-            return False
-        if all(r is True for r in res):
-            return True
-        return None
-
-    def to_dict(self) -> dict:
-        return {
-            "text": self.text,
-            "predicates": [p.describe() for p in self.predicates],
-            "why": self.why,
-            "source": self.source,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFact:
-    """What a cited paper reports, stored as data with its citation (for ``source``
-    evidence): ``SourceFact("Ioffe & Szegedy (2015), Fig. 1", {"dataset": "MNIST"})``."""
-
-    citation: str
-    values: Mapping[str, float | str | bool]
-
-    def __post_init__(self) -> None:
-        if not self.citation:
-            raise ValueError("citation must be non-empty")
-        object.__setattr__(self, "values", dict(self.values))
-
-
-def _clean_value(x):
-    if isinstance(x, (str, bool)) or x is None:
-        return x
-    return _clean_number(x)
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """What a check measured (it never carries a verdict).
-
-    Parameters
-    ----------
-    measured : str
-        One line, human readable.
-    values : mapping
-        Named measured values (floats; NaN/inf stored as ``None``, which decides as
-        inconclusive), or, for source evidence, categorical facts (str/bool).
-    intervals : mapping of str to (lo, hi)
-        Confidence intervals of stochastic values (same names as ``values``); the
-        predicates decide on them.
-    citation : str
-        For source evidence: paper and table/section/figure the values come from.
-    note : str
-        Context (how it was measured, what the correction means).
-    """
-
-    measured: str
-    values: Mapping[str, float | str | bool | None] = field(default_factory=dict)
-    intervals: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    citation: str = ""
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.measured, str):
-            raise TypeError("measured must be a str")
-        object.__setattr__(
-            self, "values", {str(k): _clean_value(v) for k, v in dict(self.values).items()}
-        )
-        iv = {}
-        for k, (lo, hi) in dict(self.intervals).items():
-            if k not in self.values:
-                raise ValueError(f"interval {k!r} has no value of the same name")
-            iv[str(k)] = (_clean_number(lo), _clean_number(hi))
-        object.__setattr__(self, "intervals", iv)
-
-    @classmethod
-    def from_source(
-        cls, fact: SourceFact, measured: str = "", note: str = "", **extra
-    ) -> Measurement:
-        """A measurement that is a source fact (``evidence="source"`` claims)."""
-        vals = dict(fact.values)
-        vals.update(extra)
-        text = measured or "; ".join(f"{k} = {v}" for k, v in fact.values.items())
-        return cls(text, vals, citation=fact.citation, note=note)
-
-    def to_dict(self) -> dict:
-        return {
-            "measured": self.measured,
-            "numbers": dict(self.values),
-            "intervals": {k: list(v) for k, v in self.intervals.items()},
-            "citation": self.citation,
-            "note": self.note,
-        }
-
-
-def decide(literal: Reading, corrected: Reading | None, m: Measurement) -> tuple[Verdict, dict]:
-    """The one decision rule (module docstring, item 1): verdict and the evaluation of each
-    reading (``True``/``False``/``None``)."""
-    lit = literal.evaluate(m)
-    cor = corrected.evaluate(m) if corrected is not None else None
-    detail = {"literal": lit, "corrected": cor if corrected is not None else "n/a"}
-    if lit is True:
-        return Verdict.HOLDS, detail
-    if lit is None:
-        return Verdict.INCONCLUSIVE, detail
-    if corrected is None:
-        return Verdict.REFUTED, detail
-    if cor is True:
-        return Verdict.HOLDS_WITH_CORRECTION, detail
-    if cor is None:
-        return Verdict.INCONCLUSIVE, detail
-    return Verdict.REFUTED, detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,100 +255,3 @@ class Claim:
 def untestable_check(quick: bool, rng: np.random.Generator) -> Measurement:
     """The check of an ``evidence="none"`` claim: nothing is run."""
     return Measurement("-")
-
-
-# --------------------------------------------------------------------------- seeds
-def measurement_seeds(
-    key: str, quick: bool, rng: np.random.Generator, n: int | None = None
-) -> tuple[int, ...]:
-    """Seeds of a multi-seed measurement named ``key``: ``n`` of them (pre-registered by the
-    claim), default ``N_SEEDS[quick]``.
-
-    Inside a ledger run they come from ``SeedSequence([master, crc32(key)])``, so claims that
-    share a measurement (same ``key``) share its seeds and can share a cached result; called
-    outside a run, they are drawn from ``rng``.
-    """
-    if not isinstance(key, str) or not key:
-        raise ValueError("key must be a non-empty str")
-    master = _MASTER_SEED.get()
-    if master is None:
-        ss = np.random.SeedSequence(int(rng.integers(2**63)))
-    else:
-        ss = np.random.SeedSequence([int(master), zlib.crc32(key.encode())])
-    if n is None:
-        n = N_SEEDS[bool(quick)]
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(int(n)))
-
-
-def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:
-    """``fn()`` computed once per ledger run for ``(kind, seed)``, across worker processes.
-
-    Inside :func:`bntheory.claims.runner.run_claims` the result (a dict of floats) is stored
-    as JSON in the run's temporary directory; a worker that finds another one computing the
-    same entry (lock file) waits for it. Outside a run, ``fn()`` is simply called.
-    """
-    import json
-    import os
-    import time
-    from pathlib import Path
-
-    d = _RUN_CACHE.get()
-    if d is None:
-        return fn()
-    path = Path(d) / f"{kind}-{int(seed)}.json"
-    lock = path.with_suffix(".lock")
-    t0 = time.monotonic()
-    while True:
-        if path.exists():
-            return json.loads(path.read_text(encoding="utf-8"))
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if time.monotonic() - t0 > 1800:  # a stale lock: compute ourselves
-                return fn()
-            time.sleep(0.1)
-            continue
-        os.close(fd)
-        out = fn()
-        from bntheory._io import atomic_write_text
-
-        atomic_write_text(path, json.dumps(out))
-        return out
-
-
-def per_seed(
-    key: str, fn, quick: bool, rng: np.random.Generator, variant: str = "", n: int | None = None
-) -> list:
-    """``[fn(seed) for seed in measurement_seeds(key, quick, rng, n)]``, each computed once
-    per ledger run (shared across claims and worker processes, ``shared_result``);
-    ``variant`` distinguishes settings that share the seeds of ``key`` but not results;
-    ``n`` is the claim's pre-registered number of seeds (default ``core.N_SEEDS``)."""
-    return [
-        shared_result(f"{key}{variant}-{'q' if quick else 'f'}", s, lambda s=s: fn(s))
-        for s in measurement_seeds(key, quick, rng, n)
-    ]
-
-
-def subseeds(seed: int, n: int) -> list[int]:
-    """``n`` independent integer seeds spawned from ``seed`` (``SeedSequence.spawn``)."""
-    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(int(seed)).spawn(n)]
-
-
-def one_blas_thread():
-    """Context manager: one BLAS (and OpenMP) thread while it is active.
-
-    The checks' matrices are small, and several checks run in parallel worker processes;
-    multithreaded BLAS on small matrices is several times slower on a shared machine.
-    SciPy's BLAS is loaded first so that the limit covers it too. A no-op without
-    ``threadpoolctl`` (which ships with scikit-learn and the test extra).
-    """
-    from contextlib import nullcontext
-
-    try:
-        import scipy.linalg  # noqa: F401 - load SciPy's BLAS before limiting it
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return nullcontext()
-    return threadpool_limits(limits=1)

@@ -27,7 +27,6 @@ Deep-network experiments use the same contract; their ``compute`` may call :func
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -48,6 +47,7 @@ from bntheory.experiments._analysis import (  # noqa: E402, F401 - re-exported f
     thin_index,
     trajectory,
 )
+from bntheory.experiments._jsonable import all_finite, finite_or_none, to_jsonable  # noqa: E402, F401
 from bntheory.sweep.executors import executor_from_spec, parse_executor_spec  # noqa: E402
 from bntheory.sweep.processes import bind_to_launcher, guarded  # noqa: E402
 
@@ -85,77 +85,6 @@ from bntheory.plotting import figure, plot_bound, plot_measured, save_figure, st
 
 
 # --------------------------------------------------------------------------- data files
-def finite_or_none(x: float) -> float | None:
-    """``float(x)`` if finite, else ``None`` (how a diverged value is stored).
-
-    Parameters
-    ----------
-    x : float
-        A number.
-
-    Returns
-    -------
-    float or None
-        ``float(x)``, None when it is NaN or infinite.
-    """
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Recursively convert numpy containers/scalars to plain JSON; non-finite floats -> None.
-
-    Parameters
-    ----------
-    obj : Any
-        Dicts, lists, tuples, numpy arrays and scalars, numbers, strings, booleans, None.
-
-    Returns
-    -------
-    Any
-        Plain JSON data (arrays become nested lists).
-    """
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return finite_or_none(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    raise TypeError(f"data: cannot store a value of type {type(obj).__name__} in JSON")
-
-
-def all_finite(obj: Any) -> bool:
-    """True iff no float in the nested structure is NaN or infinite (None is allowed).
-
-    Parameters
-    ----------
-    obj : Any
-        Nested dicts, lists, arrays and numbers.
-
-    Returns
-    -------
-    bool
-        Whether every float is finite.
-    """
-    if isinstance(obj, dict):
-        return all(all_finite(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return all(all_finite(v) for v in obj)
-    if isinstance(obj, np.ndarray):
-        return obj.dtype.kind not in "fc" or bool(np.all(np.isfinite(obj)))
-    if isinstance(obj, (float, np.floating)):
-        return math.isfinite(float(obj))
-    return True
-
-
 def data_path(name: str, out: str | Path) -> Path:
     """``<out>/data/<name>.json``.
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bntheory.bn import batch_norm_backward
+from bntheory.nets._jacobian import MLPJacobianProducts
 from bntheory.nets.activations import loss_and_output_grad
-from bntheory.nets.checks import check_int, check_matrix
+from bntheory.nets.checks import check_int
 from bntheory.nets.records import ForwardTrace, NetTrace, Tangents
 from bntheory.nets.rop import r_operator
 
@@ -30,7 +31,7 @@ __all__ = ["MLPDerivatives"]
 Array = np.ndarray
 
 
-class MLPDerivatives:
+class MLPDerivatives(MLPJacobianProducts):
     """Derivatives of :class:`~bntheory.nets.MLP` (a mixin: it uses the network's layout,
     parameters, forward pass and input checks)."""
 
@@ -354,60 +355,6 @@ class MLPDerivatives:
         _, _, Rg_a, Rg_z = r_operator(self, fw, Y, g_out, None, inject=(layer, where, T))
         R = Rg_a[layer] if where == "a" else Rg_z[layer]
         return float(np.sum(T * R))
-
-    # ----------------------------------------------------------------- Jacobian products
-    def jvp(self, X: Array, v: Array) -> Array:
-        """``J v``: directional derivative of the train-mode output along ``v``.
-
-        Parameters
-        ----------
-        X : array_like (N, d_in)
-        v : array_like (dim,)
-
-        Returns
-        -------
-        ndarray (N, d_out)
-        """
-        X = self.check_batch(X, True)
-        v = self.check_vector(v, "v")
-        fw = self._forward(X, True)
-        return r_operator(self, fw, None, None, v, backward=False).output
-
-    def vjp(self, X: Array, U: Array) -> Array:
-        """``J^T U`` for a cotangent ``U`` of the train-mode output.
-
-        Parameters
-        ----------
-        X : array_like (N, d_in)
-        U : array_like (N, d_out)
-
-        Returns
-        -------
-        ndarray (dim,)
-        """
-        X = self.check_batch(X, True)
-        U = check_matrix(U, "U", cols=self.sizes[-1], rows=X.shape[0])
-        fw = self._forward(X, True)
-        return self._backward(fw, U)[0]
-
-    def gauss_newton_vp(self, X: Array, v: Array) -> Array:
-        """``J^T J v / N``: Gauss-Newton (= Fisher information for MSE with unit noise)
-        product of the train-mode output map (Karakida et al. 2019).
-
-        Parameters
-        ----------
-        X : array_like (N, d_in)
-        v : array_like (dim,)
-
-        Returns
-        -------
-        ndarray (dim,)
-        """
-        X = self.check_batch(X, True)
-        v = self.check_vector(v, "v")
-        fw = self._forward(X, True)
-        Ro = r_operator(self, fw, None, None, v, backward=False).output
-        return self._backward(fw, Ro / X.shape[0])[0]
 
     def objective(self, X: Array, Y: Array) -> NetObjective:
         """Problem-like adapter (``dim``, ``loss``, ``grad``, ``hvp``) for a fixed batch.

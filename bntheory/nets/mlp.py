@@ -40,6 +40,7 @@ import numpy as np
 
 from bntheory._checks import as_generator
 from bntheory.bn import BatchNorm, batch_norm_forward
+from bntheory.nets._dropout import DropoutMasks
 from bntheory.nets.activations import ACTIVATIONS, LOSSES
 from bntheory.nets.activations import activation as _activation
 from bntheory.nets.checks import InputChecks, check_architecture, check_int, parse_bn
@@ -62,7 +63,7 @@ Array = np.ndarray
 MAX_PARAMETER_BYTES = 4 * 2**30
 
 
-class MLP(MLPDerivatives, InputChecks):
+class MLP(MLPDerivatives, InputChecks, DropoutMasks):
     """Fully connected network with optional train-mode BN before each nonlinearity.
 
     Parameters
@@ -290,35 +291,6 @@ class MLP(MLPDerivatives, InputChecks):
         if layer not in self.bn_layers:
             raise ValueError(f"layer {layer} has no BN")
         return self.batchnorms[layer].gamma
-
-    # ----------------------------------------------------------------- dropout
-    def dropout_masks(self, n: int, rng: int | np.random.Generator | None = None) -> list:
-        """Inverted-dropout masks for a batch of ``n`` samples (Srivastava et al. 2014).
-
-        Parameters
-        ----------
-        n : int
-            Batch size.
-        rng : int, Generator or None
-            Source of the masks.
-
-        Returns
-        -------
-        list
-            One entry per dense layer: for hidden layer ``k`` an array ``(n, sizes[k+1])`` of
-            ``0`` (probability ``dropout``) and ``1/(1-dropout)``; ``None`` for the output
-            layer (and for every layer when ``dropout == 0``).
-        """
-        n = check_int(n, "n", 1)
-        L = self.n_layers
-        if self.dropout == 0.0:
-            return [None] * L
-        gen = as_generator(rng)
-        keep = 1.0 - self.dropout
-        return [
-            (gen.random((n, self.sizes[k + 1])) < keep) / keep if k < L - 1 else None
-            for k in range(L)
-        ]
 
     # ----------------------------------------------------------------- forward pass
     def forward_trace(
