@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # as_generator lives in bntheory._checks; re-exported here for the old import path
-from bntheory._checks import as_finite_array, as_generator, as_int, as_real
+from bntheory._checks import as_finite_array, as_generator, as_int, as_real, as_real_array
 
 __all__ = [
     "GradientCheck",
@@ -66,8 +66,8 @@ def taylor_slope(
         ``(slope, (i, j))`` with the window ``ts[i:j]``; ``(nan, (0, 0))`` when fewer than
         ``min_points`` usable points.
     """
-    ts = np.asarray(ts, dtype=float)
-    r = np.asarray(remainders, dtype=float)
+    ts = as_real_array(ts, "ts")
+    r = as_real_array(remainders, "remainders")
     if ts.shape != r.shape or ts.ndim != 1:
         raise ValueError("ts and remainders must be 1-D arrays of the same length")
     finite = np.isfinite(r) & (r > 0)

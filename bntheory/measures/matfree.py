@@ -120,11 +120,19 @@ def cg_solve(
     if nb == 0.0:
         return np.zeros(d), 0.0
     maxiter = max(10 * d, 1000) if maxiter is None else maxiter
-    x, info = cg(op, b, rtol=rtol, atol=0.0, maxiter=maxiter)
-    res = float(np.linalg.norm(op.matvec(x) - b)) / nb
+    # a singular or indefinite H makes CG divide by a zero curvature p^T H p: the
+    # floating-point warnings are suppressed here and the outcome is judged by its residual
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        x, info = cg(op, b, rtol=rtol, atol=0.0, maxiter=maxiter)
+        res = float(np.linalg.norm(op.matvec(x) - b)) / nb
+    if not np.all(np.isfinite(x)) or not np.isfinite(res):
+        raise ValueError(
+            "H (op): conjugate gradients broke down (zero or negative curvature p^T H p); "
+            "H is not positive definite"
+        )
     if info != 0 and res > 10 * rtol:
         raise ValueError(
-            f"H: conjugate gradients did not reach rtol={rtol:g} in {maxiter} iterations "
+            f"H (op): conjugate gradients did not reach rtol={rtol:g} in {maxiter} iterations "
             f"(residual {res:.3g}); H may not be positive definite or is too ill-conditioned"
         )
     return x, res
@@ -261,7 +269,10 @@ def secular_extremes(lam: object, z: object) -> tuple[EigenCertificate, EigenCer
     z = finite_vector(z, "z", lam.shape[0])
     order = np.argsort(lam, kind="stable")
     lam, z = lam[order], z[order]
-    zn = float(np.linalg.norm(z))
+    zmax = float(np.max(np.abs(z))) if z.size else 0.0
+    zn = zmax * float(np.linalg.norm(z / zmax)) if zmax > 0 else 0.0
+    if not np.isfinite(zn * zn):
+        raise ValueError(f"z: ||z||^2 overflows float64 (max |z_i| = {zmax:.3g})")
     keep = np.abs(z) > 1e-15 * zn
     deflated = list(lam[~keep])
     lk, zk = lam[keep], z[keep]
@@ -352,6 +363,10 @@ def effective_conditioning(
     if eigh is not None:
         lam = finite_vector(eigh[0], "eigh[0]")
         c = finite_vector(eigh[1], "eigh[1]", lam.shape[0])
+        if lam.shape[0] < 2:
+            raise ValueError(
+                "eigh[0]: H must be at least 2 x 2 (H* of a 1 x 1 H has no non-zero eigenvalue)"
+            )
         cmax = float(np.max(np.abs(c)))
         if cmax == 0.0:
             raise ValueError("w_star must be non-zero")
@@ -361,6 +376,11 @@ def effective_conditioning(
         return EffectiveConditioning(float(top.value / bottom.value), top, bottom)
     A, M = as_operator(H, "H")
     d = A.shape[0]
+    if d < 2:
+        raise ValueError(
+            f"H must be at least 2 x 2 (got {d} x {d}): H* = H - H w* w*^T H / (w*^T H w*) "
+            "has no non-zero eigenvalue"
+        )
     w = finite_vector(w_star, "w_star", d)
     wmax = float(np.max(np.abs(w)))
     if wmax == 0.0:
