@@ -82,7 +82,13 @@ def yang_formula(activation: str, batch_size: int) -> float:
     Returns
     -------
     float
-        The predicted rate; ``nan`` for other activations.
+        The predicted rate.
+
+    Raises
+    ------
+    ValueError
+        naming ``activation`` for an activation without a closed form here (the prediction
+        is unknown, not a number: callers that sweep other activations skip the comparison).
     """
     if activation == "linear":
         from bntheory.bounds import yang_linear_rate
@@ -92,7 +98,10 @@ def yang_formula(activation: str, batch_size: int) -> float:
         from bntheory.bounds import yang_relu_rate
 
         return float(yang_relu_rate(batch_size))
-    return float("nan")
+    raise ValueError(
+        f"activation: no closed-form rate for {activation!r} (Yang et al. 2019 give one for "
+        "'linear' and 'relu')"
+    )
 
 
 def yang_gradient_rate(

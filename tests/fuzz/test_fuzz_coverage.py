@@ -19,7 +19,6 @@ import dataclasses
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -317,11 +316,6 @@ def test_check_gradient_refuses_an_astronomical_number_of_directions():
         signal.signal(signal.SIGALRM, old)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bntheory.nets.yang.yang_formula('tanh', 32) returns nan for finite input (an "
-    "activation without a formula should be a named ValueError)",
-)
 def test_yang_formula_for_an_activation_without_a_formula():
     from bntheory.nets.yang import yang_formula
 

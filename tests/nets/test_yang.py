@@ -73,7 +73,8 @@ def test_linear_formula_matches_theorem8_with_identity_kernel(B):
 def test_formula_limits_and_other_activations():
     # B -> infinity: c -> 0, J -> 1/pi, J' -> 1/2, rate -> 1 / (1 - 1/pi) = pi / (pi - 1)
     assert yang_formula("relu", 10**6) == pytest.approx(pi / (pi - 1), rel=1e-5)
-    assert np.isnan(yang_formula("tanh", 32))
+    with pytest.raises(ValueError, match="activation"):
+        yang_formula("tanh", 32)
 
 
 def test_result_records_measurements_only():
