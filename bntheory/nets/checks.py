@@ -20,6 +20,7 @@ __all__ = [
     "check_lr",
     "check_matrix",
     "check_net",
+    "check_training",
     "parse_bn",
 ]
 
@@ -164,6 +165,34 @@ def check_batch_size(batch_size: int | None, n: int, minimum: int = 2) -> int | 
     if batch_size is not None and not (minimum <= batch_size <= n):
         raise ValueError(f"batch_size must lie in [{minimum}, {n}], got {batch_size}")
     return batch_size
+
+
+def check_training(
+    net: object, X: object, Y: object, lr: object, steps: object
+) -> tuple[MLP, np.ndarray, np.ndarray, float, int]:
+    """The arguments every SGD driver of :mod:`bntheory.nets` shares, checked in one order.
+
+    Parameters
+    ----------
+    net : MLP
+    X, Y : array_like
+        Training inputs and targets.
+    lr : float
+        Learning rate (positive, finite).
+    steps : int
+        Number of SGD steps (>= 1).
+
+    Returns
+    -------
+    tuple
+        ``(net, X, Y, lr, steps)`` checked and converted.
+    """
+    net = check_net(net)
+    lr = check_lr(lr)
+    steps = check_count(steps)
+    X = net.check_X(X)
+    Y = net.check_Y(Y, X.shape[0])
+    return net, X, Y, lr, steps
 
 
 def check_architecture(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory.nets.checks import check_batch_size, check_count, check_lr, check_net
+from bntheory.nets.checks import check_batch_size, check_training
 from bntheory.nets.loop import sgd
 from bntheory.nets.mlp import MLP
 from bntheory.status import Status
@@ -95,11 +95,7 @@ def layer_input_moment_shift(
     -------
     MomentShiftResult
     """
-    net = check_net(net)
-    lr = check_lr(lr)
-    steps = check_count(steps)
-    X = net.check_X(X)
-    Y = net.check_Y(Y, X.shape[0])
+    net, X, Y, lr, steps = check_training(net, X, Y, lr, steps)
     Xp = X if X_probe is None else net.check_X(X_probe)
     check_batch_size(batch_size, X.shape[0])
     nl = net.n_layers

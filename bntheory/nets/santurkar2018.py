@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory.nets.checks import check_batch_size, check_count, check_lr, check_net
+from bntheory.nets.checks import check_batch_size, check_count, check_training
 from bntheory.nets.loop import loss_and_grad_at, sgd
 from bntheory.nets.mlp import MLP
 from bntheory.nets.santurkar2018_theorems import (
@@ -183,12 +183,8 @@ def santurkar_landscape(
     -------
     LandscapeResult
     """
-    net = check_net(net)
-    lr = check_lr(lr)
-    steps = check_count(steps)
+    net, X, Y, lr, steps = check_training(net, X, Y, lr, steps)
     every = check_count(every, "every")
-    X = net.check_X(X)
-    Y = net.check_Y(Y, X.shape[0])
     s_grid = np.asarray(s_grid, dtype=float)
     if s_grid.ndim != 1 or s_grid.size < 1 or np.any(s_grid <= 0):
         raise ValueError("s_grid must be a non-empty 1-D array of positive multipliers")
@@ -341,12 +337,8 @@ def internal_covariate_shift(
     -------
     ICSResult
     """
-    net = check_net(net)
-    lr = check_lr(lr)
-    steps = check_count(steps)
+    net, X, Y, lr, steps = check_training(net, X, Y, lr, steps)
     every = check_count(every, "every")
-    X = net.check_X(X)
-    Y = net.check_Y(Y, X.shape[0])
     check_batch_size(batch_size, X.shape[0])
     probe = ICSProbe(net, lr)
     run = sgd(
