@@ -70,6 +70,8 @@ def taylor_slope(
     r = as_real_array(remainders, "remainders")
     if ts.shape != r.shape or ts.ndim != 1:
         raise ValueError("ts and remainders must be 1-D arrays of the same length")
+    if not np.all(np.isfinite(ts) & (ts > 0)):
+        raise ValueError("ts must hold finite step sizes > 0 (their logarithms are fitted)")
     finite = np.isfinite(r) & (r > 0)
     if finite.sum() < min_points:
         return float("nan"), (0, 0)

@@ -22,7 +22,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bntheory._checks import as_int  # noqa: E402
+from bntheory._checks import as_int, as_real  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -108,7 +108,12 @@ def figure(
     tuple
         ``(fig, axes)``: the figure and its axes (one ``Axes`` or an array of them).
     """
-    nrows, ncols = as_int(nrows, "nrows"), as_int(ncols, "ncols")
+    nrows = as_int(nrows, "nrows", maximum=MAX_PANELS)
+    ncols = as_int(ncols, "ncols", maximum=MAX_PANELS)
+    if width is not None:
+        width = as_real(width, "width", positive=True, maximum=MAX_INCHES)
+    if height is not None:
+        height = as_real(height, "height", positive=True, maximum=MAX_INCHES)
     w = width if width is not None else 5.0 if ncols == 1 else 3.6 * ncols
     h = height if height is not None else 3.4 if nrows == 1 else 2.9 * nrows
     with style():
@@ -130,6 +135,10 @@ def label_axes(ax: Axes, xlabel: str, ylabel: str, title: str | None = None) -> 
     title : str, optional
         Panel title.
     """
+    _check_axes(ax)
+    for text, name in ((xlabel, "xlabel"), (ylabel, "ylabel"), (title, "title")):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{name} must be a str, got {type(text).__name__}")
     if not xlabel or not ylabel:
         raise ValueError("xlabel and ylabel must be non-empty")
     ax.set_xlabel(xlabel)
@@ -150,15 +159,34 @@ def set_log(ax: Axes, x: bool = False, y: bool = True, base: float = 10) -> None
     base : float
         Logarithm base.
     """
+    _check_axes(ax)
+    base = as_real(base, "base", positive=True)
+    if not base > 1:
+        raise ValueError(f"base must be > 1, got {base}")
     if x:
         ax.set_xscale("log", base=base)
     if y:
         ax.set_yscale("log", base=base)
 
 
+#: largest number of panel rows / columns of :func:`figure`
+MAX_PANELS = 50
+#: largest figure width / height in inches
+MAX_INCHES = 100.0
+
+
+def _check_axes(ax: object) -> None:
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+
+
 def _xy(x: ArrayLike, y: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    from bntheory._checks import as_real_array
+
+    x = as_real_array(x, "x")
+    y = as_real_array(y, "y")
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(
             f"{name}: x and y must be 1-D arrays of the same length, got {x.shape} and {y.shape}"
@@ -195,6 +223,9 @@ def plot_measured(
     matplotlib.lines.Line2D
         The line.
     """
+    _check_axes(ax)
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
     x, y = _xy(x, y, "plot_measured")
     lab = f"{label} ({method})" if method else label
     return ax.plot(x, y, linestyle="-", label=lab, **kwargs)[0]
@@ -230,6 +261,9 @@ def plot_bound(
     matplotlib.lines.Line2D
         The line.
     """
+    _check_axes(ax)
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
     x, y = _xy(x, y, "plot_bound")
     lab = f"{label} [{source}]" if source else label
     kwargs.setdefault("color", "0.25")

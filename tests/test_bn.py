@@ -364,3 +364,22 @@ def test_eval_backward_overflow_and_order():
     # a finite eval-mode backward agrees with the closed form dy * gamma / sqrt(Var + eps)
     dx = bn.backward(np.array([[2.0], [-1.0]]))
     np.testing.assert_allclose(dx, np.array([[2.0], [-1.0]]) / np.sqrt(1.0 + 1e-5), rtol=1e-15)
+
+
+def test_last_cache_is_the_public_read_only_view_of_the_training_forward():
+    """``BatchNorm.last_cache`` (used by the MLP instead of the private ``_cache``): the
+    normalized input of the last training-mode forward, against the formula written out;
+    None before any forward; not assignable."""
+    import numpy as np
+    import pytest
+
+    from bntheory.bn import BatchNorm
+
+    x = np.random.default_rng(3).normal(size=(16, 4)) * [1.0, 2.0, 3.0, 4.0] + 5.0
+    bn = BatchNorm(4, eps=1e-5)
+    assert bn.last_cache is None
+    bn.forward(x, training=True)
+    want = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5)
+    np.testing.assert_allclose(bn.last_cache.x_hat, want, rtol=1e-13, atol=1e-13)
+    with pytest.raises(AttributeError):
+        bn.last_cache = None

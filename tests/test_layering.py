@@ -26,11 +26,7 @@ SHARED = {"bntheory._checks", "bntheory._io"}
 
 # Today's cross-package private uses, as (importing module, private name used).
 # The lead shrinks this list as the owners give the names a public home; never add to it.
-KNOWN: set[tuple[str, str]] = {
-    ("bntheory.claims._netexp_ioffe", "bntheory.nets.measurements._saturated_fraction"),
-    ("bntheory.experiments.torch_bn_modes", "bntheory.torch._layers.layer_groups"),
-    ("bntheory.torch.landscape", "bntheory.nets.measurements._Batches"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

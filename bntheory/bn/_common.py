@@ -182,17 +182,48 @@ def all_finite(*arrays: Array) -> bool:
 
 
 def axes(x: Array) -> tuple[int, ...]:
-    """The reduction axes of BN: every axis but the channel axis 1."""
+    """The reduction axes of BN: every axis but the channel axis 1.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, *spatial)
+
+    Returns
+    -------
+    tuple of int
+        ``(0, 2, 3, ..., x.ndim - 1)``.
+    """
     return (0,) + tuple(range(2, x.ndim))
 
 
 def bshape(x: Array) -> tuple[int, ...]:
-    """Shape ``(1, C, 1, ...)`` that broadcasts a per-channel vector against ``x``."""
+    """Shape ``(1, C, 1, ...)`` that broadcasts a per-channel vector against ``x``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C) or (N, C, *spatial)
+
+    Returns
+    -------
+    tuple of int
+        ``(1, C)`` followed by one 1 per spatial axis.
+    """
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
 def as3(a: Array) -> Array:
-    """View of ``a`` as (N, C, S) with S the product of the spatial sizes (1 if none)."""
+    """View of ``a`` as (N, C, S) with S the product of the spatial sizes (1 if none).
+
+    Parameters
+    ----------
+    a : ndarray, shape (N, C) or (N, C, *spatial)
+
+    Returns
+    -------
+    ndarray, shape (N, C, S)
+        A view when the spatial axes can be merged without a copy (always for
+        C-contiguous ``a``), else a copy.
+    """
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 

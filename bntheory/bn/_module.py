@@ -47,6 +47,8 @@ class BatchNorm:
     num_batches_tracked : int
     dgamma, dbeta : ndarray or None
         Parameter gradients of the last :meth:`backward`.
+    last_cache : BNCache or None
+        Read-only: the cache of the last training-mode :meth:`forward`.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1):
@@ -81,6 +83,20 @@ class BatchNorm:
 
     def __repr__(self) -> str:
         return f"BatchNorm({self.num_features}, eps={self.eps}, momentum={self.momentum})"
+
+    @property
+    def last_cache(self) -> BNCache | None:
+        """The :class:`BNCache` of the last training-mode :meth:`forward` (read-only).
+
+        Returns
+        -------
+        BNCache or None
+            Batch statistics, ``x_hat`` and ``1/sqrt(var + eps)`` of the last forward pass
+            in training mode, as :func:`batch_norm_forward` returns them; None before any
+            forward pass and after an eval-mode one. Treat it as read-only: it is what
+            :meth:`backward` differentiates.
+        """
+        return self._cache
 
     def _check_channels(self, x: Array) -> None:
         if x.shape[1] != self.num_features:

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from bntheory.claims._netexp_ci import fmt_ci, paired_ratio_ci, spearman_ci  # noqa: F401
 from bntheory.claims.core import per_seed  # noqa: F401 - re-exported
 from bntheory.claims.core import subseeds as _subseeds
 
@@ -35,38 +36,9 @@ N_DLN = 20
 N_DLN_CORR = {True: N_DLN, False: 160}
 
 
-def paired_ratio_ci(
-    name: str, numerator, denominator, *, max_bad_fraction: float = 0.25
-) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    """:func:`bntheory.claims.stats.log_ratio_ci` of paired per-seed values. A pair with a
-    non-finite or non-positive member (a diverged run, a net with no trainable rate) is a
-    status, not a ratio: it is left out and counted in ``name + "_bad_pairs"``; when more
-    than ``max_bad_fraction`` of the pairs are bad (or fewer than 2 remain) the value is nan
-    (decides as inconclusive)."""
-    from bntheory.claims.stats import log_ratio_ci
-
-    a = np.asarray(numerator, dtype=float)
-    b = np.asarray(denominator, dtype=float)
-    good = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
-    bad = int(a.size - good.sum())
-    if bad > max_bad_fraction * a.size or good.sum() < 2:
-        return {name: float("nan"), f"{name}_bad_pairs": float(bad)}, {}
-    v, iv = log_ratio_ci(name, a[good], b[good])
-    v[f"{name}_bad_pairs"] = float(bad)
-    return v, iv
-
-
-def fmt_ci(intervals: dict, name: str) -> str:
-    """``"[lo, hi]"`` of ``intervals[name]`` (3 significant digits), ``"n/a"`` if absent."""
-    lo, hi = intervals.get(name, (None, None))
-    if lo is None or hi is None:
-        return "n/a"
-    return f"[{lo:.3g}, {hi:.3g}]"
-
-
 # ----------------------------------------------------------------- Bjorck / Santurkar Fig. 1
 @lru_cache(maxsize=64)
-def lr_sweep(seed: int) -> dict:
+def lr_sweep(seed: int) -> dict[str, float]:
     """Largest trainable learning rate with and without BN (Bjorck et al. 2018, Sec. 2;
     Santurkar et al. 2018, Fig. 1 compare learning rates the same way).
 
@@ -77,6 +49,18 @@ def lr_sweep(seed: int) -> dict:
     batch order, learning rates ``LR_GRID``. "Trains" (Bjorck et al.: the unnormalized net
     diverges at large rates) = no divergence and final full-batch loss <= 0.5 x initial
     (:func:`bntheory.nets.measurements.bjorck_lr_sweep`).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the data (``seed``), the weights (``seed + 1``) and the batch order
+        (``seed + 2``).
+
+    Returns
+    -------
+    dict
+        ``{"plain": rate, "bn": rate}``: the largest trainable rate of ``LR_GRID``
+        (0.0 when none trains).
     """
     from bntheory.nets import MLP, gaussian_mixture
     from bntheory.nets.measurements import bjorck_lr_sweep
@@ -110,11 +94,26 @@ def _dln(seed: int, bn: bool):
 
 
 @lru_cache(maxsize=64)
-def dln_ics(seed: int) -> dict:
-    """Santurkar et al. (2018), Def. 2.1 (:func:`bntheory.nets.measurements.internal_covariate_shift`):
-    mean over layers >= 1 and every second of 10 SGD steps (lr 0.02, at which the
-    unnormalized net trains; batch 32) of ``||G - G'||/||G||`` and ``cos(G, G')``, with and without BN, same data and
-    batch order; training speed ``log(L_0 / L_10) / 10`` (full-batch loss)."""
+def dln_ics(seed: int) -> dict[str, float]:
+    """Santurkar et al. (2018), Def. 2.1 (:func:`bntheory.nets.measurements.internal_covariate_shift`).
+
+    Mean over layers >= 1 and every second of 10 SGD steps (lr 0.02, at which the
+    unnormalized net trains; batch 32) of ``||G - G'||/||G||`` and ``cos(G, G')``, with and
+    without BN, same data and batch order; training speed ``log(L_0 / L_10) / 10``
+    (full-batch loss).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the data and teacher (``seed``), the weights (``seed + 1``) and the batch
+        order (``seed + 2``).
+
+    Returns
+    -------
+    dict
+        Per net (suffix ``_plain`` / ``_bn``): ``completed`` (1.0 or 0.0), ``rel``, ``cos``
+        and ``speed`` (inf / nan when the run diverged).
+    """
     from bntheory.nets.measurements import internal_covariate_shift
 
     out = {}
@@ -136,11 +135,26 @@ def dln_ics(seed: int) -> dict:
 
 
 @lru_cache(maxsize=64)
-def dln_landscape(seed: int, lr: float) -> dict:
-    """Santurkar et al. (2018), Fig. 4 (:func:`bntheory.nets.measurements.santurkar_landscape`):
-    along the gradient at each of 10 SGD steps (learning rate ``lr``, batch 32), the loss range over
-    ``w - lr s grad``, ``s in {0.5, ..., 4.1}``, relative to the current loss, and the
-    effective beta-smoothness; means over the steps, with and without BN."""
+def dln_landscape(seed: int, lr: float) -> dict[str, float]:
+    """Santurkar et al. (2018), Fig. 4 (:func:`bntheory.nets.measurements.santurkar_landscape`).
+
+    Along the gradient at each of 10 SGD steps (learning rate ``lr``, batch 32), the loss
+    range over ``w - lr s grad``, ``s in {0.5, ..., 4.1}``, relative to the current loss,
+    and the effective beta-smoothness; means over the steps, with and without BN.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the data, weights and batch order (as in :func:`dln_ics`).
+    lr : float
+        SGD learning rate.
+
+    Returns
+    -------
+    dict
+        Per net (suffix ``_plain`` / ``_bn``): ``range`` and ``beta`` (inf when the run
+        diverged).
+    """
     from bntheory.nets.measurements import santurkar_landscape
 
     out = {}
@@ -159,11 +173,25 @@ def dln_landscape(seed: int, lr: float) -> dict:
 
 # ----------------------------------------------------------------- the article's own readings
 @lru_cache(maxsize=64)
-def dln_moment_shift(seed: int) -> dict:
-    """The reference article's measure (L2 change of the mean and std of layer inputs
-    between iterations, :func:`bntheory.nets.measurements.layer_input_moment_shift`) on the
-    run of :func:`dln_ics` (same net, data, lr 0.02, batch 32 and batch order, 10 steps):
-    mean over layers >= 1 and steps of the relative shift, with and without BN."""
+def dln_moment_shift(seed: int) -> dict[str, float]:
+    """The reference article's measure of internal covariate shift on the run of :func:`dln_ics`.
+
+    L2 change of the mean and std of layer inputs between iterations
+    (:func:`bntheory.nets.measurements.layer_input_moment_shift`) on the same net, data,
+    lr 0.02, batch 32 and batch order, 10 steps: mean over layers >= 1 and steps of the
+    relative shift, with and without BN.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the data, weights and batch order (as in :func:`dln_ics`).
+
+    Returns
+    -------
+    dict
+        Per net (suffix ``_plain`` / ``_bn``): ``completed`` (1.0 or 0.0) and ``moment``
+        (nan when the run diverged).
+    """
     from bntheory.nets.measurements import layer_input_moment_shift
 
     out = {}
@@ -178,35 +206,27 @@ def dln_moment_shift(seed: int) -> dict:
     return out
 
 
-def spearman_ci(
-    name: str, x, y, *, level: float = 0.95
-) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    """Spearman rank correlation of paired samples with the Fisher-z interval of Fieller,
-    Hartley & Pearson (1957): ``atanh(rho) +- z_{level} sqrt(1.06 / (n - 3))``."""
-    from scipy import stats
-
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or x.size < 4:
-        raise ValueError("x and y must be paired 1-D samples of at least 4 values")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        return {name: float("nan"), f"{name}_n": float(x.size)}, {}
-    rho = float(stats.spearmanr(x, y)[0])
-    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
-    half = float(stats.norm.ppf(0.5 + level / 2)) * np.sqrt(1.06 / (x.size - 3))
-    return {name: rho, f"{name}_n": float(x.size)}, {
-        name: (float(np.tanh(z - half)), float(np.tanh(z + half)))
-    }
-
-
 @lru_cache(maxsize=64)
-def hessian_isotropy_bn(seed: int) -> dict:
+def hessian_isotropy_bn(seed: int) -> dict[str, float]:
     """The reference article's reading of Bjorck et al. (2018): BN makes the curvature
     more isotropic. Exact train-mode Hessian (:func:`bntheory.nets.measurements.hessian_isotropy`)
     of a ReLU net ``[8, 16, 16, 16, 4]`` (He init, cross-entropy, 4-class Gaussian mixture,
     128 training points, full batch), with and without BN, same data and init seed, at
     initialization and after 200 SGD steps (lr 0.1, batch 32, same batch order); stochastic
     Lanczos quadrature with 2 probes of 30 steps. Anisotropy = ``max|lambda| / mean|lambda|``
-    (1 = isotropic)."""
+    (1 = isotropic).
+
+    Parameters
+    ----------
+    seed : int
+        Parent seed of the data, weights, batch order and Lanczos probes (four children).
+
+    Returns
+    -------
+    dict
+        Per net (suffix ``_plain`` / ``_bn``): ``completed``, ``aniso0`` / ``aniso``
+        (before / after training), ``part0`` / ``part`` (participation ratios) and ``loss``.
+    """
     from bntheory.nets import MLP, gaussian_mixture, train
     from bntheory.nets.measurements import hessian_isotropy
 
@@ -228,19 +248,29 @@ def hessian_isotropy_bn(seed: int) -> dict:
 
 
 @lru_cache(maxsize=64)
-def representation_separation(seed: int) -> dict:
+def representation_separation(seed: int) -> dict[str, float]:
     """The reference article (its ref. [10]): BN improves the clustering of hidden
     representations. ReLU net ``[64, 64, 64, 64, 10]`` (He init, cross-entropy) on
     scikit-learn's 8x8 digits (raises ``Unavailable`` without scikit-learn), with and
     without BN, same init seed and batch order, 400 SGD steps (lr 0.1, batch 60); Fisher
     separation index ``tr(S_b)/tr(S_w)`` of the last hidden layer's outputs on the test set
-    (eval mode), at initialization and after training, and the test accuracy."""
-    from bntheory.nets import MLP, load_digits_split, train
+    (eval mode), at initialization and after training, and the test accuracy.
+
+    Parameters
+    ----------
+    seed : int
+        Parent seed of the data split, weights and batch order (three children).
+
+    Returns
+    -------
+    dict
+        Per net (suffix ``_plain`` / ``_bn``): ``sep0`` / ``sep`` (before / after
+        training; nan for non-finite features), ``completed`` and ``acc``.
+    """
+    from bntheory.nets import MLP, train
     from bntheory.nets.measurements import separation_index
 
-    _digits_or_unavailable()
-    s_data, s_init, s_order = _subseeds(seed, 3)
-    d = load_digits_split(rng=s_data)
+    d, s_init, s_order = _digits_split(seed)
     out = {}
     for bn in (False, True):
         tag = "bn" if bn else "plain"
@@ -248,7 +278,7 @@ def representation_separation(seed: int) -> dict:
 
         def sep(net=net) -> float:
             with np.errstate(all="ignore"):
-                h = net._forward(d.X_test, False).inputs[-1]
+                h = net.forward_trace(d.X_test, False).inputs[-1]
             return separation_index(h, d.Y_test) if np.all(np.isfinite(h)) else float("nan")
 
         out[f"sep0_{tag}"] = sep()
@@ -269,6 +299,7 @@ from bntheory.claims._netexp_ioffe import (  # noqa: E402
     N_IOFFE_MNIST,
     _attenuation,
     _digits_or_unavailable,
+    _digits_split,
     ioffe_fig1,
     ioffe_mnist,
     ioffe_mnist_rows,

@@ -9,6 +9,7 @@ mutation tests patch the cached functions there).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,17 @@ def _digits_or_unavailable() -> None:
             "scikit-learn (its bundled 8x8 digits, the MNIST stand-in) is not installed; "
             "pip install 'bntheory[data]'"
         )
+
+
+def _digits_split(seed: int) -> tuple[Any, int, int]:
+    """``(split, init seed, batch-order seed)`` of a digits measurement: the three children
+    of ``seed`` (data, init, order) and scikit-learn's digits split with the first; raises
+    ``Unavailable`` without scikit-learn."""
+    from bntheory.nets import load_digits_split
+
+    _digits_or_unavailable()
+    s_data, s_init, s_order = _subseeds(seed, 3)
+    return load_digits_split(rng=s_data), s_init, s_order
 
 
 @lru_cache(maxsize=64)
@@ -227,24 +239,22 @@ def sigmoid_saturation(seed: int) -> dict:
         Per net: saturation at init and after training, attenuation, accuracy,
         completed flag.
     """
-    from bntheory.nets import MLP, load_digits_split, train
-    from bntheory.nets.measurements import _saturated_fraction
+    from bntheory.nets import MLP, train
+    from bntheory.nets.activation_stats import saturated_fraction
 
-    _digits_or_unavailable()
-    s_data, s_init, s_order = _subseeds(seed, 3)
-    d = load_digits_split(rng=s_data)
+    d, s_init, s_order = _digits_split(seed)
     out = {}
     for bn in (False, True):
         tag = "bn" if bn else "plain"
         net = MLP([64] + [32] * 6 + [10], "sigmoid", bn=bn, loss="cross_entropy", rng=s_init)
-        out[f"sat0_{tag}"] = _saturated_fraction(net, d.X_test, 4.0)
+        out[f"sat0_{tag}"] = saturated_fraction(net, d.X_test, 4.0)
         with np.errstate(all="ignore"):
             r = train(
                 net, d.X_train, d.Y_train, lr=0.5, steps=200, batch_size=60, rng=s_order,
                 X_test=d.X_test, Y_test=d.Y_test,
             )  # fmt: skip
         out[f"completed_{tag}"] = float(r.status == "completed")
-        out[f"sat_{tag}"] = _saturated_fraction(net, d.X_test, 4.0)
+        out[f"sat_{tag}"] = saturated_fraction(net, d.X_test, 4.0)
         out[f"atten_{tag}"] = _attenuation(r.grad_norms)
         out[f"acc_{tag}"] = float(r.test_accuracy[-1])
     return out

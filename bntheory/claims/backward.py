@@ -28,21 +28,37 @@ PROOF_MS = {True: (3, 4), False: (3, 4, 5, 6)}
 FD_TOL, SLOPE_TOL = 1e-6, 0.25
 
 
-def article_backward(x: np.ndarray, dy: np.ndarray, gamma, eps: float) -> dict:
+def article_backward(
+    x: np.ndarray, dy: np.ndarray, gamma: float | np.ndarray, eps: float
+) -> dict[str, np.ndarray | float]:
     """The article's backward formulas, as printed (Ioffe & Szegedy 2015, Sec. 3).
+
+    The chain rule of "Batch Normalization: Accelerating Deep Network Training by Reducing
+    Internal Covariate Shift", Sec. 3, term by term with the biased batch variance:
+    ``dxhat = dy gamma``, ``dvar = sum dxhat (x - mu) (-1/2) (var + eps)^(-3/2)``,
+    ``dmu = sum dxhat (-1/sqrt(var + eps)) + dvar sum(-2 (x - mu)) / m``,
+    ``dx = dxhat / sqrt(var + eps) + dvar 2 (x - mu) / m + dmu / m``,
+    ``dgamma = sum dy xhat``, ``dbeta = sum dy``. No simplification is applied, so a test
+    can compare each printed equation with an independent derivative.
 
     Parameters
     ----------
     x, dy : ndarray, shape (m,) or (m, d)
-        Layer input and upstream gradient dL/dy; axis 0 is the mini-batch.
-    gamma : float or ndarray (d,)
+        Layer input and upstream gradient dL/dy (same shape); axis 0 is the mini-batch of
+        ``m`` samples, the optional axis 1 the ``d`` features (normalized independently).
+    gamma : float or ndarray, shape (d,)
+        BN scale.
     eps : float
+        The ``epsilon`` added to the variance (``>= 0``; ``0`` divides by zero for a
+        constant feature).
 
     Returns
     -------
-    dict
-        ``dx``, ``dgamma``, ``dbeta``, ``dxhat``, ``dvar``, ``dmu``, ``dmu_first``,
-        ``dmu_second`` (the term the article says vanishes) and ``xhat``.
+    dict of str to ndarray or float
+        ``dx``, ``dxhat`` and ``xhat`` of the shape of ``x``; ``dgamma``, ``dbeta``,
+        ``dvar``, ``dmu``, ``dmu_first`` and ``dmu_second`` (the term the article says
+        vanishes, ``dvar * sum(-2 (x - mu)) / m``) per feature: shape ``(d,)``, or scalars
+        for a 1-D ``x``.
     """
     m = x.shape[0]
     mu = x.sum(axis=0) / m

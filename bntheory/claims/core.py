@@ -149,7 +149,15 @@ class Outcome:
         clean = {str(k): _clean_value(v) for k, v in dict(self.numbers).items()}
         object.__setattr__(self, "numbers", clean)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
+        """The outcome as a JSON-able dict (the ``outcome`` part of a ledger entry).
+
+        Returns
+        -------
+        dict
+            ``{"verdict": str, "measured": str, "numbers": {name: float or None},
+            "note": str}``; the verdict as its string value (``"holds"``, ...).
+        """
         return {
             "verdict": self.verdict.value,
             "measured": self.measured,
@@ -235,7 +243,17 @@ class Claim:
         if self.corrected is not None and not self.corrected.source:
             raise ValueError(f"{self.id}: the corrected reading must name its source")
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, object]:
+        """The claim's declared data (everything but the check function), JSON-able.
+
+        Returns
+        -------
+        dict
+            ``id``, ``section``, ``quote``, ``source``, ``method``, ``stated``,
+            ``evidence``, ``untestable``, ``quick_note``, ``stability_note`` (str) and the
+            ``literal`` / ``corrected`` readings as :meth:`Reading.to_dict` dicts (None
+            when the claim declares none).
+        """
         return {
             "id": self.id,
             "section": self.section,
@@ -253,5 +271,21 @@ class Claim:
 
 
 def untestable_check(quick: bool, rng: np.random.Generator) -> Measurement:
-    """The check of an ``evidence="none"`` claim: nothing is run."""
+    """The check of an ``evidence="none"`` claim: nothing is run.
+
+    It has the ``check(quick, rng)`` signature of :attr:`Claim.check` so that an untestable
+    claim runs through the same runner as the others.
+
+    Parameters
+    ----------
+    quick : bool
+        Quick mode (ignored).
+    rng : numpy.random.Generator
+        The claim's random stream (ignored: nothing is drawn).
+
+    Returns
+    -------
+    Measurement
+        ``Measurement("-")``: no values, no intervals.
+    """
     return Measurement("-")

@@ -220,13 +220,33 @@ FISHER_SEEDS = {True: 10, False: 10}
 FISHER_T_FIXED = 16
 
 
-def fisher_exponents(seed: int) -> dict:
-    """One seed of the Karakida et al. (2019) width experiment: ReLU nets ``[M, M, M, 1]``
-    (input dimension proportional to the width, as in their mean-field setting; He
-    initialization, no bias) on ``T`` standard Gaussian inputs; slope of ``log lambda_max``
-    of the Fisher information against ``log M`` over :data:`FISHER_WIDTHS`, for the output
-    unit without normalization, with mean subtraction, and with BN (fixed gamma = 1), at a
-    fixed sample number ``T =`` :data:`FISHER_T_FIXED` and at ``T = M``."""
+def fisher_exponents(seed: int) -> dict[str, float]:
+    """One seed of the Karakida et al. (2019) width experiment.
+
+    Karakida, Akaho & Amari (2019), "The Normalization Method for Alleviating Pathological
+    Sharpness in Wide Neural Networks": ``lambda_max`` of the Fisher information grows
+    like the width ``M`` without normalization and BN in the last layer removes that growth.
+    ReLU nets ``[M, M, M, 1]`` (input dimension proportional to the width, as in their
+    mean-field setting; He initialization, no bias) on ``T`` standard Gaussian inputs; slope
+    of ``log lambda_max`` of the Fisher information against ``log M`` over
+    :data:`FISHER_WIDTHS`, for the output unit without normalization, with mean
+    subtraction, and with BN (fixed gamma = 1), at a fixed sample number
+    ``T =`` :data:`FISHER_T_FIXED` and at ``T = M``. Runs with one BLAS thread.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the weights and inputs (one ``numpy.random.default_rng(seed)`` stream,
+        drawn width by width).
+
+    Returns
+    -------
+    dict of str to float
+        For ``norm`` in ``"none"``, ``"center"``, ``"bn"`` and ``tag`` in ``"Tfixed"``,
+        ``"TpropM"``: ``exponent_<norm>_<tag>``, the least-squares slope of ``log
+        lambda_max`` against ``log M`` (about 1 = grows with the width, about 0 = does not),
+        and ``lmax_<norm>_<tag>_Mmax``, ``lambda_max`` at the largest width.
+    """
     from bntheory.nets import karakida2019 as kk
 
     g = np.random.default_rng(seed)

@@ -30,7 +30,24 @@ def yang_relu_rate(B: int) -> float:
     :math:`c=-1/(B-1)`, :math:`\mathcal J(c)=\frac1\pi(\sqrt{1-c^2}+(\pi-\arccos c)c)`,
     :math:`\mathcal J'(c)=(\pi-\arccos c)/\pi`. Tends to :math:`\pi/(\pi-1)` as B grows.
     (Same formula as :func:`bntheory.bounds.yang_relu_rate`; here it fixes a reading's value
-    at import time without importing the library.)
+    at import time without importing the library.) Yang, Pennington, Rao, Sohl-Dickstein &
+    Schoenholz (2019), "A Mean Field Theory of Batch Normalization".
+
+    Parameters
+    ----------
+    B : int
+        Batch size, at least 4 (the formula has ``B - 3`` in the denominator).
+
+    Returns
+    -------
+    float
+        The factor ``lambda > 1`` by which the expected squared gradient norm grows per
+        layer going backwards, at initialization.
+
+    Raises
+    ------
+    ValueError
+        If ``B < 4``.
     """
     if B < 4:
         raise ValueError(f"B must be >= 4, got {B}")

@@ -273,17 +273,31 @@ def _bound_ratios(run: dict, exponent: float, quantity: str, extra: bool = False
     ``c``: the quantity's own initial value (``rho_gap``, ``loss_gap`` with the article's
     rate), or ``Phi^2 (rho(w_0) - rho*)`` plus the bisection term
     ``2^-T_s zeta |b_0 - a_0| / mu^2 = zeta (final bracket width) / mu^2`` with
-    ``zeta = sup|phi''| = 1/4`` (``extra=True``: the halfspace statement).
+    ``zeta = sup|phi''| = 1/4`` (``extra=True``: the halfspace statement). The bounds are
+    the library's predictions (:func:`bntheory.bounds.kohler_ols_bound`,
+    :func:`bntheory.bounds.kohler_halfspace_bound`); the article's ``(1 - mu/L)^t`` is
+    Kohler's factor ``(1 - mu/L)^{2 s}`` at ``s = t / 2``.
     """
+    from bntheory.bounds import kohler_halfspace_bound, kohler_ols_bound
+
     q = np.asarray(run[quantity], float)
+    mu, L = run["mu"], run["L"]
     t = np.arange(q.size)
-    decay = (1 - run["mu"] / run["L"]) ** (exponent * t)
+    s = t * (exponent / 2)  # exact: exponent is 1 or 2 and t an integer
+    decay = np.asarray(kohler_ols_bound(s, 1.0, mu, L), float)
     if extra:
-        main = run["Phi"] ** 2 * run["rho_gap"][0] * decay
-        bound = main + 0.25 * np.asarray(run["bracket"], float) / run["mu"] ** 2
+        # the bound is affine in (rho_gap0, bracket width): its main term over all steps
+        # at once, plus the bisection term of each step, where the measured final bracket
+        # width stands for 2^-T_s |b_0 - a_0| (so T_s = 0 in the call)
+        kw = {"Phi": run["Phi"], "zeta": 0.25, "n_bisection": 0}
+        main = kohler_halfspace_bound(s, run["rho_gap"][0], mu, L, bracket_width=0.0, **kw)
+        bisection = [
+            kohler_halfspace_bound(0, 0.0, mu, L, bracket_width=width, **kw)
+            for width in run["bracket"]
+        ]
+        bound = np.asarray(main, float) + np.asarray(bisection, float)
     else:
-        main = q[0] * decay
-        bound = main
+        bound = np.asarray(kohler_ols_bound(s, q[0], mu, L), float)
     mask = (t >= 1) & (decay >= _BANK_FLOOR)
     return float(np.max(q[mask] / bound[mask]))
 

@@ -120,7 +120,29 @@ def to_html(
     quick: bool,
     figures: str | Path = "figures",
 ) -> str:
-    """The whole report as one HTML document (figures embedded as data URIs)."""
+    """The run as one self-contained HTML document (``bntheory verify --html PATH``).
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        One ledger run.
+    seed : int
+        Master seed of the run (shown in the summary and in each claim's re-run command).
+    quick : bool
+        Whether the run was in quick mode (shown; adds ``--quick`` to the re-run commands
+        and prints the claims' quick-mode notes).
+    figures : str or Path
+        Folder of the PNG figures named in the section modules' ``PLACES``; each one found
+        there is embedded as a base64 data URI, a missing one is skipped.
+
+    Returns
+    -------
+    str
+        The HTML page (no external resources): summary line, how a verdict is decided, a
+        table of contents and, per section in article order, one card per claim (quote,
+        source, evidence label, readings with what they evaluated to, measured values with
+        95 % intervals, verdict, figure, re-run command). All text is HTML-escaped.
+    """
     from bntheory.claims.notes import places
     from bntheory.claims.report import summary_line
 

@@ -160,9 +160,36 @@ def ics_rows(quick: bool, rng: np.random.Generator) -> list[dict]:
     return per_seed("dln-ics", dln_ics, quick, rng, n=N_DLN)
 
 
-def ics_ratio(quick: bool, rng: np.random.Generator) -> tuple[dict, dict]:
-    """Paired log-ratio CI of Santurkar's relative ICS, BN / no BN (``ics_ratio``), and the
-    per-net means (shared with cs-06)."""
+def ics_ratio(
+    quick: bool, rng: np.random.Generator
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Santurkar et al.'s relative ICS with BN over that without, paired by seed.
+
+    Santurkar, Tsipras, Ilyas & Madry (2018), "How Does Batch Normalization Help
+    Optimization?", Def. 2.1, measured by :func:`ics_rows` (the deep linear net of
+    :func:`bntheory.claims._netexp.dln_ics`, one run with and one without BN per seed);
+    shared by ics-03 and cs-06.
+
+    Parameters
+    ----------
+    quick : bool
+        Ledger mode (the runs are the same in both modes).
+    rng : numpy.random.Generator
+        The claim's generator (seeds outside a ledger run).
+
+    Returns
+    -------
+    values : dict of str to float
+        ``ics_ratio``: geometric mean over seeds of ``rel_bn / rel_plain`` (NaN when more
+        than a quarter of the pairs diverged) with the companions of
+        :func:`bntheory.claims.stats.log_ratio_ci`, ``ics_ratio_bad_pairs`` (seeds left
+        out), ``n_seeds``, and the means over seeds of ``rel_bn``,
+        ``rel_plain`` (relative ICS ``||G - G'|| / ||G||``) and ``cos_bn``, ``cos_plain``
+        (cosine of ``G`` and ``G'``).
+    intervals : dict of str to (float, float)
+        95 % intervals of those quantities (paired log-ratio t-interval for the ratio,
+        Student t-intervals for the means).
+    """
     from bntheory.claims._netexp import paired_ratio_ci
     from bntheory.claims.stats import mean_ci
 

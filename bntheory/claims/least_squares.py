@@ -16,6 +16,7 @@ linearization, derived from Cai, Li & Shen's model).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from bntheory.claims.core import (
     per_seed,
     untestable_check,
 )
+
+if TYPE_CHECKING:
+    from bntheory.problems import LeastSquares
 
 #: Relative loss gap that counts as "converged" in the races.
 TARGET = 1e-8
@@ -76,9 +80,33 @@ def _iters_to_target(problem, solver, x0, cap: float) -> float:
     return float(res.n_steps) if res.message.startswith("stopped by callback") else math.inf
 
 
-def race(problem, w0) -> dict:
-    """Iterations to :data:`TARGET` of GD and BNGD on ``problem`` from ``w0`` (BNGD from
-    ``(a_0, w_0) = (1, w_0)``, ``lr_a = 1``): tuned (best of the grids) and textbook."""
+def race(problem: LeastSquares, w0: np.ndarray) -> dict[str, float]:
+    """Iterations to :data:`TARGET` of GD and BNGD on ``problem`` from ``w0``.
+
+    BNGD is Cai, Li & Shen (2019), "A Quantitative Analysis of the Effect of Batch
+    Normalization on Gradient Descent", Sec. 3, started from ``(a_0, w_0) = (1, w_0)`` with
+    ``lr_a = 1``. Each method runs at its textbook step and at the best step of a fixed grid
+    (tuned): GD at ``1/L`` and at the multiples :data:`GD_GRID` of ``2/(L + mu)``; BNGD at
+    the initial effective step ``eps_hat_0 = 1/L`` and at the multiples :data:`BN_GRID_OPT`
+    of ``2/(lambda_max(H*) + lambda_min^+(H*))`` (:func:`bntheory.bounds.bngd_spectrum`)
+    and :data:`BN_GRID_LARGE` of ``1/L``. A run is capped at ``4 kappa log(1/TARGET) + 100``
+    steps (about 8x GD's count at ``1/L``), and a grid point at the best count so far.
+
+    Parameters
+    ----------
+    problem : LeastSquares
+        The quadratic (``H``, ``w_star``, ``L``, ``mu``, ``kappa``, ``q``).
+    w0 : ndarray, shape (dim,)
+        Initial weights of both methods (nonzero: BNGD's step is scaled by
+        ``||w0||_H^2 / q``).
+
+    Returns
+    -------
+    dict of str to float
+        ``gd_tuned``, ``gd_textbook``, ``bn_tuned``, ``bn_textbook``: iterations until the
+        loss gap is at most :data:`TARGET` times its initial value; ``inf`` when the run
+        diverged or hit its cap.
+    """
     from bntheory.bounds import bngd_spectrum
     from bntheory.solvers import BNGD, GradientDescent
 

@@ -71,8 +71,16 @@ python -m bntheory.claims.notes                # rewrites this file from that JS
 
 
 def places() -> dict[str, tuple[str, str, str]]:
-    """Claim id -> (implemented in, tested in, figure; "-" when none), from the section
-    modules' ``PLACES`` dicts."""
+    """Where each claim lives in the code, from the section modules' ``PLACES`` dicts.
+
+    Imports every section module of the registry.
+
+    Returns
+    -------
+    dict of str to (str, str, str)
+        Claim id -> ``(implemented in, tested in, figure)``, each ``"-"`` when there is
+        none; claims whose module declares no place are absent.
+    """
     from bntheory.claims.registry import _MODULES
 
     out: dict[str, tuple[str, str, str]] = {}
@@ -101,8 +109,27 @@ class _Values(string.Formatter):
 
 
 def render_explain(template: str, numbers: dict) -> str:
-    """Fill a claim's ``explain`` template with its measured values; a field the run did
-    not produce raises ``KeyError`` naming it."""
+    """Fill a claim's ``explain`` template with its measured values.
+
+    Parameters
+    ----------
+    template : str
+        A ``str.format`` template whose fields name measured values (``{rate:.4f}``).
+    numbers : dict
+        The claim's ``numbers`` from the ledger JSON (name -> float, or None for a
+        non-finite value).
+
+    Returns
+    -------
+    str
+        The filled text; a None or non-finite value prints as ``n/a`` whatever its format
+        spec, a string value given a float spec prints unformatted.
+
+    Raises
+    ------
+    KeyError
+        Naming a field of ``template`` that is not among ``numbers``.
+    """
     try:
         return _Values().vformat(template, (), dict(numbers))
     except KeyError as exc:
@@ -114,7 +141,22 @@ def _verdict(c: dict) -> str:
 
 
 def render_section(claims: list[dict], where: dict | None = None) -> str:
-    """Markdown table of one section's claims (from the ledger JSON)."""
+    """Markdown table of one section's claims.
+
+    Parameters
+    ----------
+    claims : list of dict
+        The section's entries of the ledger JSON's ``claims`` list.
+    where : dict, optional
+        Claim id -> ``(implemented in, tested in, figure)`` as from :func:`places`
+        (computed when None; pass it to avoid re-importing the section modules).
+
+    Returns
+    -------
+    str
+        Header and one row per claim: id, evidence, implemented, tested, figure, verdict,
+        measured (the error message for a claim whose check raised; cut at 300 characters).
+    """
     where = places() if where is None else where
     lines = [
         "| id | evidence | implemented | tested | figure | verdict | measured |",
@@ -143,7 +185,28 @@ def _reading(label: str, r: dict | None, result) -> list[str]:
 
 
 def render_claim(c: dict, explain: str = "") -> str:
-    """One claim's block: quote, readings and their evaluation, measurement, explanation."""
+    """One claim's block of the notes.
+
+    Parameters
+    ----------
+    c : dict
+        The claim's entry of the ledger JSON.
+    explain : str
+        The claim's ``explain`` template (:attr:`bntheory.claims.core.Claim.explain`), filled
+        by :func:`render_explain` when the claim ran; ``""`` for none.
+
+    Returns
+    -------
+    str
+        Markdown: heading with id and verdict, the quote, source and evidence, each reading
+        with what it evaluated to, the measurement (or the error, or why it is not
+        testable), notes, and the filled explanation.
+
+    Raises
+    ------
+    KeyError
+        When ``explain`` names a value the run did not produce.
+    """
     lines = [f"### {c['id']} — **{_verdict(c)}**", "", f"> {_cell(c['quote'])}", ""]
     lines.append(f"- *Source*: {_cell(c['source'])}; *evidence*: {c.get('evidence', 'measured')}.")
     dec = c.get("decision") or {}
@@ -169,7 +232,18 @@ def render_claim(c: dict, explain: str = "") -> str:
 
 
 def render_summary(report: dict) -> str:
-    """One line: tally, seed and mode of the run the notes come from."""
+    """One line: tally, seed and mode of the run the notes come from.
+
+    Parameters
+    ----------
+    report : dict
+        A ledger JSON dict (``summary``, ``claims``, ``seed``, ``quick``).
+
+    Returns
+    -------
+    str
+        Markdown: the command that reproduces the run and the non-zero verdict counts.
+    """
     s = report["summary"]
     parts = ", ".join(f"{n} {k}" for k, n in s.items() if n)
     mode = "quick" if report.get("quick") else "full"
@@ -180,7 +254,22 @@ def render_summary(report: dict) -> str:
 
 
 def render_notes(report: dict, *, ledger: str = DEFAULT_LEDGER) -> str:
-    """The whole notes file from ``report`` (a ledger JSON dict)."""
+    """The whole ``paper_notes.md`` text from a ledger run.
+
+    Parameters
+    ----------
+    report : dict
+        A ledger JSON dict, as written by ``bntheory verify --json``.
+    ledger : str
+        Path of that JSON, named in the notes' header and refresh commands.
+
+    Returns
+    -------
+    str
+        Introduction (how verdicts are decided) and summary, then per section of the
+        article with claims in ``report``: its table (:func:`render_section`) and each
+        claim's block (:func:`render_claim`, with the registered claim's ``explain``).
+    """
     from bntheory.claims.registry import all_claims
 
     explains = {c.id: c.explain for c in all_claims()}
@@ -197,7 +286,22 @@ def render_notes(report: dict, *, ledger: str = DEFAULT_LEDGER) -> str:
 
 
 def update_notes(notes: str | Path, report: dict, *, ledger: str = DEFAULT_LEDGER) -> str:
-    """Write the notes rendered from ``report`` to ``notes`` (atomically); returns the text."""
+    """Render the notes from ``report`` and write them to ``notes`` atomically.
+
+    Parameters
+    ----------
+    notes : str or Path
+        The notes file (replaced whole, via :mod:`bntheory._io`).
+    report : dict
+        A ledger JSON dict.
+    ledger : str
+        Path of that JSON, named in the notes.
+
+    Returns
+    -------
+    str
+        The text written (:func:`render_notes`).
+    """
     from bntheory._io import atomic_write_text
 
     text = render_notes(report, ledger=ledger)
@@ -206,6 +310,19 @@ def update_notes(notes: str | Path, report: dict, *, ledger: str = DEFAULT_LEDGE
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m bntheory.claims.notes [--json LEDGER] [--notes FILE]``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``): ``--json`` the ledger JSON (default
+        :data:`DEFAULT_LEDGER`), ``--notes`` the notes file (default ``paper_notes.md``).
+
+    Returns
+    -------
+    int
+        Exit status, 0 on success (argparse exits with 2 on bad arguments).
+    """
     p = argparse.ArgumentParser(prog="python -m bntheory.claims.notes", description=__doc__)
     p.add_argument("--json", default=DEFAULT_LEDGER, help=f"ledger JSON (default {DEFAULT_LEDGER})")
     p.add_argument("--notes", default="paper_notes.md", help="notes file (default paper_notes.md)")

@@ -52,12 +52,37 @@ def _load() -> tuple[Claim, ...]:
 
 
 def all_claims() -> list[Claim]:
-    """Every registered claim, grouped by section in article order."""
+    """Every registered claim, grouped by section in article order.
+
+    The section modules are imported on the first call (then cached); a duplicated claim
+    id among them raises ``RuntimeError`` naming it.
+
+    Returns
+    -------
+    list of Claim
+        Sorted by section (the order of :data:`bntheory.claims.core.SECTIONS`), then by id
+        prefix and number (``"ics-02"`` before ``"ics-10"``). A fresh list on each call.
+    """
     return list(_load())
 
 
 def get_claim(claim_id: str) -> Claim:
-    """The claim with id ``claim_id``; ``KeyError`` naming it when unknown."""
+    """The registered claim with id ``claim_id``.
+
+    Parameters
+    ----------
+    claim_id : str
+        A claim id as shown in the reports, e.g. ``"bwd-01"``.
+
+    Returns
+    -------
+    Claim
+
+    Raises
+    ------
+    KeyError
+        Naming ``claim_id`` when no registered claim has it.
+    """
     for c in _load():
         if c.id == claim_id:
             return c
@@ -65,5 +90,12 @@ def get_claim(claim_id: str) -> Claim:
 
 
 def sections() -> dict[str, str]:
-    """Section slug -> title."""
+    """The ledger's sections, in article order.
+
+    Returns
+    -------
+    dict of str to str
+        Section slug (the ``Claim.section`` value, e.g. ``"backpropagation"``) -> section title; a
+        copy of :data:`bntheory.claims.core.SECTIONS`.
+    """
     return dict(SECTIONS)

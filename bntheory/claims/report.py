@@ -39,12 +39,37 @@ _ORDER = [
 
 
 def summary_counts(results: Sequence[ClaimResult]) -> dict[str, int]:
-    """Number of claims per verdict (every verdict listed, zeros included)."""
+    """Number of claims per verdict.
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        One ledger run (:func:`bntheory.claims.runner.run_claims` or a subset of it).
+
+    Returns
+    -------
+    dict of str to int
+        Verdict value -> count, every verdict listed (zeros included) in the fixed order
+        holds, holds-with-correction, refuted, inconclusive, not-testable-here, error.
+    """
     c = Counter(r.verdict for r in results)
     return {v.value: int(c.get(v, 0)) for v in _ORDER}
 
 
 def summary_line(results: Sequence[ClaimResult]) -> str:
+    """The run's tally as one line, e.g. ``"12 claims: 9 holds, 3 refuted"``.
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        One ledger run.
+
+    Returns
+    -------
+    str
+        ``"<n> claims: "`` then the non-zero counts of :func:`summary_counts` in their
+        order (``"none"`` when there are no results).
+    """
     counts = summary_counts(results)
     parts = [f"{n} {k}" for k, n in counts.items() if n]
     return f"{len(results)} claims: " + (", ".join(parts) if parts else "none")
@@ -56,7 +81,24 @@ def _short(s: str, n: int) -> str:
 
 
 def format_table(results: Sequence[ClaimResult], *, width: int = 160) -> str:
-    """Plain-text table: id, section, method, stated, measured, verdict."""
+    """The run as a plain-text table for the terminal (``bntheory verify``).
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        One ledger run; one row per result, in the given order.
+    width : int
+        Target line width in characters. The id, section, method and verdict columns have
+        fixed maxima; the rest (at least 20 characters) is split between ``stated`` and
+        ``measured``, whose cells are shortened with an ellipsis.
+
+    Returns
+    -------
+    str
+        Header, dashed rule and rows, columns id, section, method, stated, measured,
+        verdict; ``measured`` is ``"ERROR: <message>"`` for a check that raised and starts
+        with ``"[source] "`` for source-evidence claims. No trailing spaces.
+    """
     cols = ["id", "section", "method", "stated", "measured", "verdict"]
     rows = []
     for r in results:
@@ -90,7 +132,30 @@ def report_dict(
     timings: bool = True,
     total_seconds: float | None = None,
 ) -> dict:
-    """The JSON-able report; ``timings=False`` drops the only non-deterministic field."""
+    """The run as the JSON-able report written by ``bntheory verify --json``.
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        One ledger run.
+    seed : int
+        Master seed of the run.
+    quick : bool
+        Whether the run was in quick mode.
+    timings : bool
+        Include the ``"timings"`` field (seconds per claim id, rounded to 0.1 ms). It is the
+        only non-deterministic field: with ``timings=False`` two runs with the same seed
+        give identical dicts.
+    total_seconds : float, optional
+        Wall-clock time of the whole run, stored as ``timings["total"]``.
+
+    Returns
+    -------
+    dict
+        ``bntheory_version``, ``article``, ``seed``, ``quick``, ``summary``
+        (:func:`summary_counts`), ``claims`` (one :meth:`ClaimResult.to_dict` per result)
+        and, with ``timings``, ``timings``.
+    """
     d = {
         "bntheory_version": __version__,
         "article": ARTICLE,
@@ -108,6 +173,20 @@ def report_dict(
 
 
 def write_json(path: str | Path, report: dict) -> Path:
+    """Write a report dict as indented JSON, atomically (:mod:`bntheory._io`).
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination file; replaced whole or not at all.
+    report : dict
+        JSON-able data, normally from :func:`report_dict` (keys kept in their order).
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     from bntheory._io import atomic_write_text
 
     return atomic_write_text(Path(path), json.dumps(report, indent=2, sort_keys=False) + "\n")
@@ -126,7 +205,26 @@ def _md(s: str) -> str:
 
 
 def to_markdown(results: Sequence[ClaimResult], *, seed: int, quick: bool) -> str:
-    """Markdown report: summary, then one table per section, then notes per claim."""
+    """The run as a Markdown report (``bntheory verify --markdown``).
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        One ledger run.
+    seed : int
+        Master seed of the run (shown in the header).
+    quick : bool
+        Whether the run was in quick mode (shown in the header; quick-mode notes of the
+        claims are printed only then).
+
+    Returns
+    -------
+    str
+        A summary line, then per section of the article (in order, empty ones skipped) a
+        table id / method / stated / measured / verdict and a bullet per claim: quote,
+        source, evidence, each declared reading with what it evaluated to, quick-mode and
+        seed-stability notes, the 95 % intervals and the outcome's note.
+    """
     out = [
         "# Claims ledger: reference article on batch normalization",
         "",

@@ -13,12 +13,14 @@ import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "N_SEEDS",
+    "SHARED_WAIT",
     "measurement_seeds",
     "one_blas_thread",
     "per_seed",
@@ -75,12 +77,47 @@ def measurement_seeds(
     return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(int(n)))
 
 
+#: Longest wait (seconds) for another worker's computation of a shared result; after it the
+#: waiter computes the result itself (a lock whose holder is gone is not waited for at all).
+SHARED_WAIT = 1800.0
+
+
+def _lock_holder_gone(lock: Path) -> bool:
+    """Whether the process named in ``lock`` (its PID) no longer runs (or is a zombie).
+
+    An empty or unreadable lock (being written, or already removed) counts as held.
+    """
+    import os
+
+    try:
+        pid = int(lock.read_text(encoding="ascii").strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: the process exists
+        return False
+    try:  # Linux: a dead, not yet reaped worker is a zombie ("Z" after the name)
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+        return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:
     """``fn()`` computed once per ledger run for ``(kind, seed)``, across worker processes.
 
     Inside :func:`bntheory.claims.runner.run_claims` the result (a dict of floats) is stored
     as JSON in the run's temporary directory; a worker that finds another one computing the
-    same entry (lock file) waits for it. Outside a run, ``fn()`` is simply called.
+    same entry (a lock file holding the computing process's PID) waits for it. If ``fn``
+    raises, its lock is removed before the exception propagates, and a lock whose process
+    has died is not waited for: in both cases a waiting worker computes the entry itself
+    (and meets the same error, if any) instead of waiting up to :data:`SHARED_WAIT` seconds.
+    Outside a run, ``fn()`` is simply called.
 
     Parameters
     ----------
@@ -99,7 +136,6 @@ def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:
     import json
     import os
     import time
-    from pathlib import Path
 
     d = _RUN_CACHE.get()
     if d is None:
@@ -113,12 +149,19 @@ def shared_result(kind: str, seed: int, fn: Callable[[], dict]) -> dict:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            if time.monotonic() - t0 > 1800:  # a stale lock: compute ourselves
-                return fn()
+            if time.monotonic() - t0 > SHARED_WAIT or _lock_holder_gone(lock):
+                return fn()  # a stale lock: compute ourselves
             time.sleep(0.1)
             continue
-        os.close(fd)
-        out = fn()
+        try:
+            os.write(fd, str(os.getpid()).encode("ascii"))
+        finally:
+            os.close(fd)
+        try:
+            out = fn()
+        except BaseException:
+            lock.unlink(missing_ok=True)  # waiters take over instead of waiting for us
+            raise
         from bntheory._io import atomic_write_text
 
         atomic_write_text(path, json.dumps(out))

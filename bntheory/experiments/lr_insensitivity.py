@@ -216,10 +216,20 @@ def CHECK(data: dict) -> tuple[bool, str]:
     good = [
         r["lr"] for r in bn if r["gap_final"] is not None and r["gap_final"] < _TOL * data["gap0"]
     ]
+    span = converged_range(data)
+    if span is None:  # e.g. quick mode: K steps are too few at every lr
+        band = (
+            f"no lr brought BNGD's gap below {_exp(_TOL)} x initial within K = {data['K']} "
+            f"steps (0 of {len(bn)})"
+        )
+    else:
+        band = (
+            f"BNGD gap < {_exp(_TOL)} x initial for lr in [{span[0]:.2g}, {span[1]:.2g}] "
+            f"({len(good)} of {len(bn)})"
+        )
     msg = (
         f"BNGD decreased the gap at all {len(bn)} lrs: {bn_ok}; ||w|| monotone: {mono}; "
-        f"BNGD gap < 1e-6 x initial for lr in [{min(good, default=float('nan')):.2g}, {max(good, default=float('nan')):.2g}] "
-        f"({len(good)} of {len(bn)}); GD diverges above 2/lambda_max: {gd_div}"
+        f"{band}; GD diverges above 2/lambda_max: {gd_div}"
     )
     return bn_ok and mono and gd_div and gd_conv, msg
 

@@ -65,8 +65,7 @@ def _model(torch, d_in: int, width: int, n_classes: int):
 def _curvature(model, loss_fn, batch, mode: str, s: dict, seed: int) -> dict:
     """Loss, gradient, top eigenvalues, per-layer lambda_max and SLQ density in one mode."""
     from bntheory.measures import hessian_operator, slq_density, top_eigenvalues
-    from bntheory.torch import TorchObjective
-    from bntheory.torch._layers import layer_groups
+    from bntheory.torch import TorchObjective, layer_groups
 
     obj = TorchObjective(model, loss_fn, batch, bn=mode)
     L, g = obj.loss_and_grad(obj.x0)

@@ -130,9 +130,13 @@ def effective_hessian(H: object, w_star: object) -> Array:
             "H: w_star^T H w_star is too small relative to ||H w_star||^2 "
             "(H is not positive definite or is numerically singular)"
         )
-    out = Hs + Hs.T
+    with np.errstate(over="ignore"):
+        out = Hs + Hs.T
+    if np.isfinite(out).all():
+        out *= 0.5
+    else:  # entries near the float limit: halve first (the same numbers otherwise)
+        out = 0.5 * Hs + 0.5 * Hs.T
     del Hs, B
-    out *= 0.5
     return out
 
 

@@ -22,18 +22,39 @@ conjugate gradients), so it runs at ``d = 100,000`` where a dense ``eigvalsh`` c
 
 Every result carries a certificate: the relative residual ``||A x - theta x|| /
 (|theta| ||x||)`` of the returned Ritz pair in the ORIGINAL operator (``H`` or ``H*``).
+
+Layout: :mod:`bntheory.measures.extremes` holds the certified ``lambda_max``/``lambda_min``
+and ``cg_solve``, :mod:`bntheory.measures.secular` the secular equation; this module holds
+Cai's ``kappa*`` and re-exports every name it had before the split.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, cg, eigsh
+from scipy.sparse.linalg import LinearOperator, eigsh
 
 from .._checks import as_generator
-from ._validation import as_operator, finite_vector, positive_float
+from ._validation import as_operator, finite_vector
+
+# The certified Lanczos extremes and the secular equation live in their own modules
+# (extremes, secular); this module keeps Cai's kappa* and re-exports every earlier name.
+from .extremes import (
+    _NCV,
+    CG_RTOL,
+    SMALL_DIM,
+    EigenCertificate,
+    Solver,
+    _dense_small,
+    _inverse_operator,
+    _rel_residual,
+    _top_pair,
+    cg_solve,
+    lambda_max,
+    lambda_min,
+)
+from .secular import secular_extremes
 
 __all__ = [
     "CG_RTOL",
@@ -47,34 +68,6 @@ __all__ = [
 ]
 
 Array = np.ndarray
-Solver = Callable[[Array], Array]
-
-#: Default relative residual of the conjugate-gradient solves (``||H x - b|| <= CG_RTOL ||b||``).
-CG_RTOL = 1e-12
-#: Below this dimension the "matrix-free" routines materialise the operator and use ``eigh``.
-SMALL_DIM = 8
-_NCV = 40
-
-
-@dataclass(frozen=True, slots=True)
-class EigenCertificate:
-    """One extreme eigenvalue with its certificate.
-
-    Attributes
-    ----------
-    value : float
-        The eigenvalue.
-    residual : float
-        ``||A x - value x|| / (|value| ||x||)`` for the returned vector ``x`` in the
-        original operator ``A`` (a relative residual; by Bauer-Fike / Weyl some
-        eigenvalue of ``A`` lies within ``residual * |value|`` of ``value``).
-    method : str
-        ``"lanczos"``, ``"lanczos-inverse"``, ``"secular"`` or ``"dense"``.
-    """
-
-    value: float
-    residual: float
-    method: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,242 +82,6 @@ class EffectiveConditioning:
     def residual(self) -> float:
         """The larger of the two relative residuals."""
         return max(self.lam_max.residual, self.lam_min_plus.residual)
-
-
-def cg_solve(
-    op: LinearOperator, b: Array, *, rtol: float = CG_RTOL, maxiter: int | None = None
-) -> tuple[Array, float]:
-    """``x ~ H^{-1} b`` by conjugate gradients; returns ``(x, ||H x - b|| / ||b||)``.
-
-    Raises ValueError naming ``H`` when CG does not reach ``rtol`` within ``maxiter``
-    (default ``max(10 d, 1000)``) iterations (H not positive definite, or too ill-conditioned).
-
-    Parameters
-    ----------
-    op : LinearOperator
-        Symmetric positive definite ``H``.
-    b : numpy.ndarray
-        Right-hand side.
-    rtol : float
-        Relative residual to reach.
-    maxiter : int, optional
-        Iteration cap.
-
-    Returns
-    -------
-    tuple
-        ``(x, ||H x - b|| / ||b||)``.
-    """
-    d = op.shape[0]
-    nb = float(np.linalg.norm(b))
-    if nb == 0.0:
-        return np.zeros(d), 0.0
-    maxiter = max(10 * d, 1000) if maxiter is None else maxiter
-    # a singular or indefinite H makes CG divide by a zero curvature p^T H p: the
-    # floating-point warnings are suppressed here and the outcome is judged by its residual
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        x, info = cg(op, b, rtol=rtol, atol=0.0, maxiter=maxiter)
-        res = float(np.linalg.norm(op.matvec(x) - b)) / nb
-    if not np.all(np.isfinite(x)) or not np.isfinite(res):
-        raise ValueError(
-            "H (op): conjugate gradients broke down (zero or negative curvature p^T H p); "
-            "H is not positive definite"
-        )
-    if info != 0 and res > 10 * rtol:
-        raise ValueError(
-            f"H (op): conjugate gradients did not reach rtol={rtol:g} in {maxiter} iterations "
-            f"(residual {res:.3g}); H may not be positive definite or is too ill-conditioned"
-        )
-    return x, res
-
-
-def _seed(rng: object, d: int) -> Array:
-    return as_generator(rng).standard_normal(d)
-
-
-def _top_pair(op: LinearOperator, rng: object, tol: float) -> tuple[float, Array]:
-    d = op.shape[0]
-    v0 = _seed(rng, d)
-    vals, vecs = eigsh(op, k=1, which="LA", v0=v0, tol=tol, ncv=min(d - 1, _NCV))
-    return float(vals[0]), vecs[:, 0]
-
-
-def _rel_residual(op: LinearOperator, x: Array, theta: float) -> float:
-    r = op.matvec(x) - theta * x
-    return float(np.linalg.norm(r) / (abs(theta) * np.linalg.norm(x)))
-
-
-def _dense_small(op: LinearOperator) -> Array:
-    d = op.shape[0]
-    D = np.asarray(op.matmat(np.eye(d)), float)
-    return np.linalg.eigvalsh(0.5 * (D + D.T))
-
-
-def lambda_max(op: object, *, rng: object = 0, tol: float = 0.0) -> EigenCertificate:
-    """Largest eigenvalue of a symmetric operator by Lanczos (ARPACK ``eigsh``, seeded ``v0``).
-
-    ``tol`` is ARPACK's relative accuracy (0: machine precision).
-
-    Parameters
-    ----------
-    op : LinearOperator or array_like
-        Symmetric ``(d, d)``.
-    rng : int or Generator
-        Seed of the start vector.
-    tol : float
-        ARPACK relative accuracy (0: machine precision).
-
-    Returns
-    -------
-    EigenCertificate
-        The value, its relative residual and the method.
-    """
-    A, _ = as_operator(op, "op")
-    tol = positive_float(tol, "tol", allow_zero=True)
-    if A.shape[0] <= SMALL_DIM:
-        return EigenCertificate(float(_dense_small(A)[-1]), 0.0, "dense")
-    theta, x = _top_pair(A, rng, tol)
-    return EigenCertificate(theta, _rel_residual(A, x, theta), "lanczos")
-
-
-def _inverse_operator(A: LinearOperator, solve: Solver | None, cg_rtol: float) -> Solver:
-    if solve is not None:
-        return solve
-    return lambda b: cg_solve(A, b, rtol=cg_rtol)[0]
-
-
-def lambda_min(
-    op: object,
-    *,
-    solve: Solver | None = None,
-    rng: object = 0,
-    tol: float = 0.0,
-    cg_rtol: float = CG_RTOL,
-) -> EigenCertificate:
-    """Smallest eigenvalue of a symmetric positive definite operator: ``1 / lambda_max(H^{-1})``.
-
-    ``solve(b)`` applies ``H^{-1}`` (a Cholesky factor, an exact structured inverse); without
-    it, conjugate gradients to ``cg_rtol``. The certificate is the relative residual of the
-    Ritz pair in ``H`` itself.
-
-    Parameters
-    ----------
-    op : LinearOperator or array_like
-        Symmetric positive definite ``(d, d)``.
-    solve : callable, optional
-        ``b -> H^{-1} b``.
-    rng : int or Generator
-        Seed of the start vector.
-    tol : float
-        ARPACK relative accuracy.
-    cg_rtol : float
-        CG tolerance when ``solve`` is not given.
-
-    Returns
-    -------
-    EigenCertificate
-        The value, its relative residual in ``H`` and the method.
-    """
-    A, _ = as_operator(op, "op")
-    tol = positive_float(tol, "tol", allow_zero=True)
-    cg_rtol = positive_float(cg_rtol, "cg_rtol")
-    d = A.shape[0]
-    if d <= SMALL_DIM:
-        return EigenCertificate(float(_dense_small(A)[0]), 0.0, "dense")
-    inv = _inverse_operator(A, solve, cg_rtol)
-    Ainv = LinearOperator((d, d), matvec=lambda v: inv(np.ravel(v)), dtype=np.float64)
-    theta, x = _top_pair(Ainv, rng, tol)
-    if not theta > 0:
-        raise ValueError("op must be positive definite (lambda_max(H^-1) <= 0)")
-    lam = 1.0 / theta
-    return EigenCertificate(lam, _rel_residual(A, x, lam), "lanczos-inverse")
-
-
-def secular_extremes(lam: object, z: object) -> tuple[EigenCertificate, EigenCertificate]:
-    """``lambda_max`` and ``lambda_min^+`` of ``diag(lam) - z z^T`` (one structural zero).
-
-    The matrix is PSD with exactly one zero eigenvalue when ``z^T diag(lam)^{-1} z = 1``
-    (Cai's ``H*`` in the eigenbasis of ``H``). Entries with ``z_i = 0`` (to ``1e-15 ||z||``)
-    and copies of repeated ``lam_i`` beyond the first of a group are eigenvalues as they
-    are (deflation, Bunch, Nielsen & Sorensen 1978); the others are roots of
-    ``f(t) = 1 - sum_i z_i^2/(lam_i - t)``, one in each interval between consecutive
-    distinct poles and one (the structural zero) below the smallest. Roots are bracketed
-    and bisected to adjacent float64 numbers, in coordinates relative to the left pole.
-    The residual of a secular root ``t`` with vector ``v_i = z_i/(lam_i - t)`` is
-    ``||z|| |f(t)| / (|t| ||v||)``.
-
-    Parameters
-    ----------
-    lam : (d,) array_like
-        Eigenvalues of ``H`` (positive).
-    z : (d,) array_like
-        ``diag(lam) c / sqrt(c^T diag(lam) c)``, ``c`` the eigen-coordinates of ``w*``.
-
-    Returns
-    -------
-    tuple
-        ``(lambda_max, lambda_min^+)`` certificates.
-    """
-    lam = finite_vector(lam, "lam")
-    z = finite_vector(z, "z", lam.shape[0])
-    order = np.argsort(lam, kind="stable")
-    lam, z = lam[order], z[order]
-    zmax = float(np.max(np.abs(z))) if z.size else 0.0
-    zn = zmax * float(np.linalg.norm(z / zmax)) if zmax > 0 else 0.0
-    if not np.isfinite(zn * zn):
-        raise ValueError(f"z: ||z||^2 overflows float64 (max |z_i| = {zmax:.3g})")
-    keep = np.abs(z) > 1e-15 * zn
-    deflated = list(lam[~keep])
-    lk, zk = lam[keep], z[keep]
-    # merge exactly repeated poles: one secular entry per distinct value, the rest deflated
-    uniq, start, counts = np.unique(lk, return_index=True, return_counts=True)
-    z2 = np.add.reduceat(zk * zk, start) if lk.size else np.zeros(0)
-    for val, cnt in zip(uniq, counts, strict=True):
-        deflated.extend([val] * (int(cnt) - 1))
-    cands_max: list[EigenCertificate] = []
-    cands_min: list[EigenCertificate] = []
-    if deflated:
-        dv = np.asarray(deflated)
-        cands_max.append(EigenCertificate(float(dv.max()), 0.0, "secular"))
-        pos = dv[dv > 0]
-        if pos.size:
-            cands_min.append(EigenCertificate(float(pos.min()), 0.0, "secular"))
-    if uniq.size >= 2:
-        # one root in each gap between distinct poles; the one below the smallest pole
-        # is the structural zero (dropped)
-        low = _secular_root(uniq, z2, 1)
-        cands_min.append(low)
-        cands_max.append(low if uniq.size == 2 else _secular_root(uniq, z2, uniq.size - 1))
-    if not cands_max or not cands_min:
-        raise ValueError("lam, z: H* has no positive eigenvalue (dimension 1)")
-    top = max(cands_max, key=lambda c: c.value)
-    bottom = min(cands_min, key=lambda c: c.value)
-    return top, bottom
-
-
-def _secular_root(poles: Array, z2: Array, j: int) -> EigenCertificate:
-    """Root of ``1 - sum z2_i/(poles_i - t)`` in ``(poles[j-1], poles[j])``."""
-    base = poles[j - 1]
-    delta = poles - base  # exact for the neighbouring poles up to one rounding
-    gap = float(delta[j])
-
-    def f(t: float) -> float:
-        return 1.0 - float(np.sum(z2 / (delta - t)))
-
-    lo, hi = 0.0, gap
-    for _ in range(2200):
-        mid = 0.5 * (lo + hi)
-        if not lo < mid < hi:
-            break
-        if f(mid) > 0:  # f decreases from +inf (left pole) to -inf (right pole)
-            lo = mid
-        else:
-            hi = mid
-    t = 0.5 * (lo + hi)
-    value = float(base + t)
-    v = np.sqrt(z2) / (delta - t)
-    resid = float(np.sqrt(np.sum(z2)) * abs(f(t)) / (abs(value) * np.linalg.norm(v)))
-    return EigenCertificate(value, resid, "secular")
 
 
 def effective_conditioning(

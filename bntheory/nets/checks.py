@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from bntheory.nets.mlp import MLP
 
 __all__ = [
-    "InputChecks",
     "check_architecture",
     "check_batch_size",
     "check_count",
@@ -69,7 +68,10 @@ def check_matrix(A: object, name: str, cols: int | None = None, rows: int | None
     """
     if isinstance(A, (str, bytes)) or A is None:
         raise TypeError(f"{name} must be a numeric array, got {type(A).__name__}")
-    arr = np.asarray(A)
+    try:
+        arr = np.asarray(A)
+    except (TypeError, ValueError) as exc:  # ragged nested lists
+        raise TypeError(f"{name} must be a rectangular numeric array") from exc
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
@@ -162,6 +164,10 @@ def check_batch_size(batch_size: int | None, n: int, minimum: int = 2) -> int | 
     -------
     int or None
     """
+    if batch_size is not None and (
+        isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer))
+    ):
+        raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
     if batch_size is not None and not (minimum <= batch_size <= n):
         raise ValueError(f"batch_size must lie in [{minimum}, {n}], got {batch_size}")
     return batch_size
@@ -267,147 +273,39 @@ def parse_bn(bn: bool | str | Iterable[int] | None, L: int) -> frozenset[int]:
     -------
     frozenset of int
     """
-    if bn is True or bn == "all":
+    if bn is True or isinstance(bn, np.bool_) and bool(bn):
         return frozenset(range(L - 1))
-    if bn is False or bn is None or bn == "none":
+    if bn is False or bn is None or isinstance(bn, np.bool_):
         return frozenset()
-    if bn == "last":
-        return frozenset({L - 2}) if L >= 2 else frozenset()
-    if bn == "output":
-        return frozenset({L - 1})
     if isinstance(bn, str):
+        if bn == "all":
+            return frozenset(range(L - 1))
+        if bn == "none":
+            return frozenset()
+        if bn == "last":
+            return frozenset({L - 2}) if L >= 2 else frozenset()
+        if bn == "output":
+            return frozenset({L - 1})
         raise ValueError(
             f"bn must be a bool, 'all', 'none', 'last', 'output' or layer indices, got {bn!r}"
         )
     try:
-        idx = frozenset(int(i) for i in bn)
+        items = list(bn)  # an ndarray of indices is an iterable too
     except TypeError as exc:
         raise TypeError("bn must be a bool, a string or an iterable of layer indices") from exc
+    if any(isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) for i in items):
+        raise TypeError(f"bn layer indices must be ints, got {items!r}")
+    idx = frozenset(int(i) for i in items)
     if any(i < 0 or i >= L for i in idx):
         raise ValueError(f"bn layer indices must lie in [0, {L - 1}], got {sorted(idx)}")
     return idx
 
 
-class InputChecks:
-    """Input checks of :class:`~bntheory.nets.MLP` (a mixin: uses ``sizes``, ``loss_name``,
-    ``bn_layers``, ``n_layers`` and ``dim`` of the network)."""
+def __getattr__(name: str):
+    """``InputChecks`` moved to :mod:`bntheory.nets.input_checks`; re-exported lazily (that
+    module imports this one)."""
+    if name == "InputChecks":
+        from bntheory.nets.input_checks import InputChecks
 
-    sizes: tuple[int, ...]
-    loss_name: str
-    bn_layers: frozenset[int]
-    n_layers: int
-    dim: int
-
-    def check_X(self, X: object) -> Array:
-        """``X`` as a finite float64 input batch.
-
-        Parameters
-        ----------
-        X : array_like (N, d_in)
-            Inputs.
-
-        Returns
-        -------
-        ndarray (N, d_in)
-        """
-        return check_matrix(X, "X", cols=self.sizes[0])
-
-    def check_Y(self, Y: object, n: int) -> Array:
-        """``Y`` as finite float64 targets for ``n`` samples (integer labels become one-hot
-        rows for the cross-entropy loss).
-
-        Parameters
-        ----------
-        Y : array_like (n, d_out) or (n,) of int
-            Targets.
-        n : int
-            Number of samples.
-
-        Returns
-        -------
-        ndarray (n, d_out)
-        """
-        d_out = self.sizes[-1]
-        if self.loss_name == "cross_entropy":
-            arr = np.asarray(Y)
-            if arr.ndim == 1 and np.issubdtype(arr.dtype, np.integer):
-                if arr.shape[0] != n:
-                    raise ValueError(f"Y must have {n} labels, got shape {arr.shape}")
-                if np.any(arr < 0) or np.any(arr >= d_out):
-                    raise ValueError(f"Y labels must lie in [0, {d_out - 1}]")
-                return np.eye(d_out)[arr]
-        return check_matrix(Y, "Y", cols=d_out, rows=n)
-
-    def check_batch(self, X: object, training: bool) -> Array:
-        """:meth:`check_X`, plus at least 2 samples for a train-mode BN network.
-
-        Parameters
-        ----------
-        X : array_like (N, d_in)
-            Inputs.
-        training : bool
-            Whether the batch goes through BN in train mode.
-
-        Returns
-        -------
-        ndarray (N, d_in)
-        """
-        X = self.check_X(X)
-        if training and self.bn_layers and X.shape[0] < 2:
-            raise ValueError(
-                f"X: a train-mode BN network needs a batch of at least 2 samples, got {X.shape[0]}"
-            )
-        return X
-
-    def check_vector(self, v: object, name: str) -> Array:
-        """``v`` as a finite float64 vector of the parameter dimension.
-
-        Parameters
-        ----------
-        v : array_like (dim,)
-            A parameter-space vector.
-        name : str
-            Argument name used in the error messages.
-
-        Returns
-        -------
-        ndarray (dim,)
-        """
-        v = np.asarray(v, dtype=np.float64)
-        if v.shape != (self.dim,):
-            raise ValueError(f"{name} must have shape ({self.dim},), got {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} contains NaN or inf")
-        return v
-
-    def check_masks(self, masks: Sequence | None, n: int) -> list | None:
-        """Validate dropout masks (:meth:`~bntheory.nets.MLP.dropout_masks`) for ``n`` samples.
-
-        Parameters
-        ----------
-        masks : list or None
-            One entry (array ``(n, sizes[k+1])`` or None) per dense layer; None = no dropout.
-        n : int
-            Batch size.
-
-        Returns
-        -------
-        list or None
-            The masks as float64 arrays.
-        """
-        if masks is None:
-            return None
-        if isinstance(masks, np.ndarray) or not isinstance(masks, Sequence):
-            raise TypeError("masks must be a list with one entry (array or None) per dense layer")
-        masks = list(masks)
-        if len(masks) != self.n_layers:
-            raise ValueError(f"masks must have {self.n_layers} entries, got {len(masks)}")
-        out: list = []
-        for k, m in enumerate(masks):
-            if m is None:
-                out.append(None)
-                continue
-            if k == self.n_layers - 1:
-                raise ValueError("masks: the output layer takes no dropout mask (use None)")
-            out.append(check_matrix(m, f"masks[{k}]", cols=self.sizes[k + 1], rows=n))
-        return out
+        return InputChecks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

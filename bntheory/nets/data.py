@@ -78,8 +78,39 @@ def teacher_student(
     noise: float = 0.0,
     rng: int | np.random.Generator | None = None,
 ) -> Dataset:
-    """Gaussian inputs ``x ~ N(0, I)``, targets of a random one-hidden-layer tanh teacher
-    ``y = tanh(x A / sqrt(d_in)) B / sqrt(hidden) + noise * N(0, 1)``."""
+    """Regression data from a random teacher network.
+
+    Gaussian inputs ``x ~ N(0, I)``, targets of a random one-hidden-layer tanh teacher
+    ``y = tanh(x A / sqrt(d_in)) B / sqrt(hidden) + noise * N(0, 1)``, ``A`` and ``B``
+    standard normal.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Number of training and test samples (>= 1), drawn from the same distribution.
+    d_in : int
+        Input dimension (>= 1).
+    d_out : int
+        Output dimension (>= 1).
+    hidden : int
+        Width of the teacher's hidden layer (>= 1).
+    noise : float
+        Standard deviation of the additive Gaussian label noise (>= 0).
+    rng : int, Generator or None
+        Source of the teacher, the inputs and the noise.
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape ``(n, d_in)``, ``Y`` of shape ``(n, d_out)``, ``n_classes = 0``
+        (regression), ``name = "teacher_student"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument: a non-integer count, a count below 1, a negative or
+        non-finite ``noise``.
+    """
     n_train = _check_pos_int(n_train, "n_train")
     n_test = _check_pos_int(n_test, "n_test")
     d_in = _check_pos_int(d_in, "d_in")
@@ -105,8 +136,38 @@ def gaussian_mixture(
     separation: float = 2.0,
     rng: int | np.random.Generator | None = None,
 ) -> Dataset:
-    """``n_classes`` isotropic unit Gaussians in ``R^d`` with means of norm ``separation``
-    (random directions); balanced labels."""
+    """A classification set: ``n_classes`` isotropic unit Gaussians in ``R^d``.
+
+    The class means have norm ``separation`` in random (standard normal) directions; the
+    labels are balanced (``k mod n_classes`` for the ``n_train + n_test`` samples,
+    shuffled) and each sample is its class mean plus ``N(0, I)``.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Number of training and test samples (>= 1).
+    d : int
+        Input dimension (>= 1).
+    n_classes : int
+        Number of classes (>= 2).
+    separation : float
+        Norm of every class mean, in units of the within-class standard deviation (>= 0;
+        0 makes the classes indistinguishable).
+    rng : int, Generator or None
+        Source of the means, the labels and the noise.
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape ``(n, d)``, int labels ``Y`` of shape ``(n,)`` in
+        ``0 .. n_classes - 1``, ``name = "gaussian_mixture"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument: a non-integer count, a count below its minimum, a negative or
+        non-finite ``separation``.
+    """
     n_train = _check_pos_int(n_train, "n_train")
     n_test = _check_pos_int(n_test, "n_test")
     d = _check_pos_int(d, "d")
@@ -131,8 +192,26 @@ def load_digits_split(
     """scikit-learn's bundled 8x8 digits (1797 images, 10 classes), pixels scaled to [0, 1],
     shuffled and split.
 
+    The UCI optical handwritten digits (Alpaydin & Kaynak, 1998) as shipped by
+    ``sklearn.datasets.load_digits`` (no download).
+
+    Parameters
+    ----------
+    test_fraction : float
+        Fraction of the 1797 images in the test split, in (0, 1) (rounded to a count).
+    rng : int, Generator or None
+        Source of the shuffle (default 0: the same split on every call).
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape ``(n, 64)`` (pixel intensity 0..16 divided by 16), int labels 0..9,
+        ``n_classes = 10``, ``name = "digits"``.
+
     Raises
     ------
+    ValueError
+        For ``test_fraction`` outside (0, 1).
     DataUnavailable
         When scikit-learn is missing: install the optional extra ``bntheory[data]``. Not an
         ``ImportError``, so no caller's ``except ImportError`` can silently substitute

@@ -49,6 +49,11 @@ class HessianIsotropy:
     dim: int
 
 
+#: largest ``n_probes`` (and ``n_steps``) of :func:`hessian_isotropy`: each probe is a
+#: Lanczos run of ``n_steps`` Hessian-vector products
+MAX_PROBES = 10_000
+
+
 def hessian_isotropy(
     net: MLP,
     X: Array,
@@ -95,6 +100,10 @@ def hessian_isotropy(
         raise ValueError(f"method must be 'dense' or 'slq', got {method!r}")
     n_probes = check_count(n_probes, "n_probes")
     n_steps = check_count(n_steps, "n_steps")
+    if n_probes > MAX_PROBES:
+        raise ValueError(f"n_probes must be <= MAX_PROBES = {MAX_PROBES}, got {n_probes}")
+    if n_steps > MAX_PROBES:
+        raise ValueError(f"n_steps must be <= {MAX_PROBES}, got {n_steps}")
     d = net.dim
     with np.errstate(all="ignore"):
         if method == "dense":

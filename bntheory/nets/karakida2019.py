@@ -70,12 +70,50 @@ def relu_weights(
     list of ndarray
         ``W_l`` of shape ``(fan_in, fan_out)``.
     """
+    from bntheory._checks import as_generator, as_int, as_real
+
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a sequence of ints, got {type(sizes).__name__}")
+    sizes = [as_int(n, "sizes", minimum=1, maximum=10**5) for n in sizes]
     if len(sizes) < 2 or sizes[-1] != 1:
         raise ValueError(f"sizes must be (d_in, ..., 1) with one output unit, got {sizes}")
+    if sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)) > 10**8:
+        raise ValueError(f"sizes: more than 10**8 weights, got {sizes}")
+    sigma_w2 = as_real(sigma_w2, "sigma_w2", positive=True)
+    rng = as_generator(rng)
     return [
         rng.normal(scale=np.sqrt(sigma_w2 / a), size=(a, b))
         for a, b in zip(sizes[:-1], sizes[1:], strict=True)
     ]
+
+
+def _check_inputs(Ws: object, X: object, norm: str = "none", eps: object = 0.0) -> tuple:
+    """Validated ``(Ws, X, norm, eps)`` of the closed forms (errors name the argument)."""
+    from bntheory._checks import as_matrix, as_real
+
+    if isinstance(Ws, (str, bytes, np.ndarray)) or not isinstance(Ws, Sequence) or not Ws:
+        raise TypeError("Ws must be a non-empty list of weight matrices (relu_weights)")
+    Ws = [as_matrix(W, f"Ws[{k}]") for k, W in enumerate(Ws)]
+    for k in range(1, len(Ws)):
+        if Ws[k].shape[0] != Ws[k - 1].shape[1]:
+            raise ValueError(
+                f"Ws[{k}] must have {Ws[k - 1].shape[1]} rows (fan-out of Ws[{k - 1}]), "
+                f"got shape {Ws[k].shape}"
+            )
+    if Ws[-1].shape[1] != 1:
+        raise ValueError(f"Ws[-1] must have one column (one output unit), got {Ws[-1].shape}")
+    X = as_matrix(X, "X", (None, Ws[0].shape[0]))
+    if not isinstance(norm, str) or norm not in OUTPUT_NORMS:
+        raise ValueError(f"norm must be one of {OUTPUT_NORMS}, got {norm!r}")
+    eps = as_real(eps, "eps", nonneg=True)
+    return Ws, X, norm, eps
+
+
+def _finite(out: Array, norm: str) -> Array:
+    if not np.all(np.isfinite(out)):
+        hint = " or the output's batch variance is 0 (pass eps > 0)" if norm == "bn" else ""
+        raise ValueError(f"X, Ws: the Fisher Gram matrix overflows float64{hint}")
+    return out
 
 
 def _jacobian_gram(Ws: Sequence[Array], X: Array) -> tuple[Array, Array]:
@@ -116,7 +154,23 @@ def output_norm_jacobian(a: Array, norm: str, eps: float = 0.0) -> Array:
     Returns
     -------
     ndarray (T, T)
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric ``a`` or ``eps``.
+    ValueError
+        For a non-1-D or non-finite ``a``, an unknown ``norm``, ``eps < 0``, or ``"bn"`` at
+        a batch of zero variance with ``eps = 0``.
     """
+    from bntheory._checks import as_real, as_vector
+
+    a = as_vector(a, "a")
+    if not isinstance(norm, str) or norm not in OUTPUT_NORMS:
+        raise ValueError(f"norm must be one of {OUTPUT_NORMS}, got {norm!r}")
+    eps = as_real(eps, "eps", nonneg=True)
+    if norm == "bn" and not float(np.var(a)) + eps > 0:
+        raise ValueError("a has zero batch variance: BN of the output needs eps > 0")
     T = a.shape[0]
     if norm == "none":
         return np.eye(T)
@@ -149,11 +203,12 @@ def fisher_gram(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 
     -------
     ndarray (T, T)
     """
-    X = np.asarray(X, dtype=float)
-    Ka, a = _jacobian_gram(Ws, X)
-    B = output_norm_jacobian(a, norm, eps)
-    K = B @ Ka @ B.T / X.shape[0]
-    return 0.5 * (K + K.T)
+    Ws, X, norm, eps = _check_inputs(Ws, X, norm, eps)
+    with np.errstate(all="ignore"):
+        Ka, a = _jacobian_gram(Ws, X)
+        B = output_norm_jacobian(a, norm, eps)
+        K = B @ Ka @ B.T / X.shape[0]
+        return _finite(0.5 * (K + K.T), norm)
 
 
 def fisher_lambda_max(Ws: Sequence[Array], X: Array, norm: str = "none", eps: float = 0.0) -> float:
@@ -215,10 +270,12 @@ def fisher_lambda_max_all(Ws: Sequence[Array], X: Array, eps: float = 0.0) -> di
     -------
     dict of str to float
     """
-    X = np.asarray(X, dtype=float)
-    Ka, a = _jacobian_gram(Ws, X)
-    Ka = Ka / X.shape[0]
-    return {norm: _top_eigenvalue(_project(Ka, a, norm, eps)) for norm in OUTPUT_NORMS}
+    Ws, X, _, eps = _check_inputs(Ws, X, "none", eps)
+    with np.errstate(all="ignore"):
+        Ka, a = _jacobian_gram(Ws, X)
+        Ka = Ka / X.shape[0]
+        projected = {norm: _finite(_project(Ka, a, norm, eps), norm) for norm in OUTPUT_NORMS}
+    return {norm: _top_eigenvalue(K) for norm, K in projected.items()}
 
 
 @dataclass(frozen=True, slots=True)

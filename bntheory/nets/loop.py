@@ -55,9 +55,30 @@ class MiniBatches:
         Mini-batch size in ``[1, n]``; None = the full batch every step.
     rng : int, Generator or None
         Source of the permutations.
+
+    Raises
+    ------
+    TypeError
+        When ``n`` or ``batch_size`` is not an int.
+    ValueError
+        When ``n`` is not in ``[1, MiniBatches.max_n]`` (the permutation is held in memory:
+        8 bytes a sample; raise the class attribute to go further) or ``batch_size`` is not
+        in ``[1, n]``; refused before anything is allocated.
     """
 
+    #: largest number of samples (a permutation of 10**8 indices takes 800 MB)
+    max_n: int = 10**8
+
     def __init__(self, n: int, batch_size: int | None, rng: int | np.random.Generator | None):
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"n must be an int, got {type(n).__name__}")
+        if not 1 <= n <= self.max_n:
+            raise ValueError(f"n must lie in [1, MiniBatches.max_n = {self.max_n}], got {n}")
+        if batch_size is not None and (
+            isinstance(batch_size, (bool, np.bool_))
+            or not isinstance(batch_size, (int, np.integer))
+        ):
+            raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
         if batch_size is not None and not (1 <= batch_size <= n):
             raise ValueError(f"batch_size must lie in [1, {n}], got {batch_size}")
         self.n, self.batch_size = int(n), batch_size
@@ -131,6 +152,14 @@ def loss_and_grad_at(net: MLP, theta: Array, X: Array, Y: Array) -> tuple[float,
     -------
     tuple of (float, ndarray or None)
     """
+    if theta is None or isinstance(theta, (str, bytes)):
+        raise TypeError(f"theta must be a real vector, got {type(theta).__name__}")
+    try:
+        theta = np.asarray(theta, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"theta must be a real vector of shape ({net.dim},)") from exc
+    if theta.shape != (net.dim,):
+        raise ValueError(f"theta must have shape ({net.dim},), got {theta.shape}")
     if not np.all(np.isfinite(theta)):
         return float("inf"), None
     net.set_flat(theta)

@@ -43,8 +43,9 @@ from bntheory.bn import BatchNorm, batch_norm_forward
 from bntheory.nets._dropout import DropoutMasks
 from bntheory.nets.activations import ACTIVATIONS, LOSSES
 from bntheory.nets.activations import activation as _activation
-from bntheory.nets.checks import InputChecks, check_architecture, check_int, parse_bn
+from bntheory.nets.checks import check_architecture, check_int, parse_bn
 from bntheory.nets.derivatives import MLPDerivatives
+from bntheory.nets.input_checks import InputChecks
 from bntheory.nets.objective import NetObjective
 from bntheory.nets.records import ForwardTrace, NetTrace, ParamSpec
 
@@ -344,7 +345,7 @@ class MLP(MLPDerivatives, InputChecks, DropoutMasks):
                     try:
                         if update_stats:  # one pass: batch statistics and running update
                             z = bno.forward(a, training=True)
-                            cache = bno._cache
+                            cache = bno.last_cache
                         else:
                             z, cache = batch_norm_forward(a, bno.gamma, bno.beta, self.eps)
                     except ValueError as exc:  # name the user's argument, not BN's

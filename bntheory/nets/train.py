@@ -88,10 +88,31 @@ def accuracy(net: MLP, X: Array, labels: Array) -> float:
     -------
     float
         Fraction of samples whose largest output is the label.
+
+    Raises
+    ------
+    TypeError
+        When ``net`` is not an MLP or ``X``/``labels`` are not numeric arrays.
+    ValueError
+        For a bad ``X`` or a number of labels other than ``N``.
     """
+    from bntheory.nets.checks import check_net
+
+    net = check_net(net)
+    X = net.check_X(X)
+    if labels is None or isinstance(labels, (str, bytes)):
+        raise TypeError(f"labels must be an array of class indices, got {type(labels).__name__}")
+    try:
+        y = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("labels must be a flat array of class indices") from exc
+    if y.shape != (X.shape[0],):
+        raise ValueError(
+            f"labels must have shape ({X.shape[0]},) (one per row of X), got {y.shape}"
+        )
     with np.errstate(all="ignore"):
         out = net.predict(X)
-    return float(np.mean(np.argmax(out, axis=1) == np.asarray(labels)))
+    return float(np.mean(np.argmax(out, axis=1) == y))
 
 
 def _scaled_norm(v: Array) -> float:

@@ -49,6 +49,7 @@ class LeastSquaresGenerators:
         noise: float = 1.0,
         n_reflections: int = 4,
         rng: int | np.random.Generator | None = None,
+        max_bytes: int | None = None,
     ) -> LeastSquares:
         """Ill-conditioned instance of any ``kappa`` at any ``d`` in ``O(d)`` memory.
 
@@ -77,6 +78,10 @@ class LeastSquaresGenerators:
             Number ``k >= 0`` of Householder reflections in ``Q`` (0: ``Q = I``).
         rng : int, Generator or None
             Seed.
+        max_bytes : int, optional
+            Memory limit: the instance holds about ``8 (n_reflections + 8) d`` bytes;
+            default :data:`ILL_CONDITIONED_MAX_BYTES` (2 GiB). A larger instance raises
+            ValueError before anything is allocated; pass a larger ``max_bytes`` on purpose.
 
         Returns
         -------
@@ -87,6 +92,13 @@ class LeastSquaresGenerators:
         dim = as_int(dim, "dim")
         kappa, noise = generator_args(dim, kappa, spectrum, noise)
         k = as_int(n_reflections, "n_reflections", minimum=0)
+        limit = ILL_CONDITIONED_MAX_BYTES if max_bytes is None else as_int(max_bytes, "max_bytes")
+        need = 8 * (k + 8) * dim
+        if need > limit:
+            raise ValueError(
+                f"dim={dim}, n_reflections={k}: the instance needs about {need} bytes, above "
+                f"max_bytes={limit}; pass a larger max_bytes on purpose"
+            )
         gen = as_generator(rng)
         lam = spectrum_of(dim, kappa, spectrum)
         if not np.all(lam > 0):

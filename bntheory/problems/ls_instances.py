@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from bntheory._checks import as_real
+from bntheory._checks import as_real, as_vector
 
 __all__ = [
     "CG_TOL",
@@ -242,6 +242,11 @@ def haar_spd(
         factorization fails: ``H`` not numerically positive definite), ``w* = Q coef``,
         ``u = Q (lam coef)`` and the eigen-coordinates ``coef`` of ``w*``.
     """
+    if not isinstance(gen, np.random.Generator):
+        raise TypeError(f"gen must be a numpy Generator, got {type(gen).__name__}")
+    lam = as_vector(lam, "lam")
+    if not np.all(lam >= 0):
+        raise ValueError("lam must hold non-negative eigenvalues")
     dim = lam.shape[0]
     Q = haar_basis(gen, dim)
     coef = alignment(dim, align, gen)

@@ -123,8 +123,9 @@ class Normalized(KohlerRho):
             ``(w / c, c)``.
         """
         _, e = np.frexp(float(np.max(np.abs(w))))
-        c = float(np.ldexp(1.0, int(e)))
-        return w / c, c
+        with np.errstate(over="ignore"):  # max|w| >= 2**1023: c = 2**1024 is inf
+            c = float(np.ldexp(1.0, int(e)))
+        return np.ldexp(w, -int(e)), c  # = w / c exactly, also when c overflows
 
     _unit = unit_scale  # the earlier private name
 
@@ -267,6 +268,10 @@ class Normalized(KohlerRho):
             ``dF/dg`` at ``(g, w)``.
         """
         # dF/dg is scale invariant in w: evaluate at w / 2^e, max|w / 2^e| in [1/2, 1).
+        g = as_real(g, "g")
+        w = as_vector(w, "w", self.base_dim)
+        if not np.any(w):
+            raise ValueError("w must be non-zero: BN is undefined at w = 0")
         w, _ = self._unit(w)
         n = self.s_norm(w)
         return float(w @ np.asarray(self.base.grad(g * w / n))) / n

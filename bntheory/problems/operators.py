@@ -20,12 +20,57 @@ __all__ = ["HouseholderBasis", "SampleOperator", "SpectralOperator"]
 Array = np.ndarray
 
 
+def _as_block(X: object, dim: int, name: str) -> Array:
+    """``X`` as a finite float64 array of shape ``(dim,)`` or ``(dim, m)``."""
+    if isinstance(X, np.ndarray) and X.dtype == np.float64:
+        arr = X
+    else:
+        if X is None or isinstance(X, (str, bytes)):
+            raise TypeError(f"{name} must be a real array, got {type(X).__name__}")
+        try:
+            raw = np.asarray(X)
+            if np.iscomplexobj(raw):
+                raise TypeError(f"{name} must be real, got complex values")
+            arr = raw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a rectangular real array") from exc
+    if arr.ndim not in (1, 2) or arr.shape[0] != dim:
+        raise ValueError(f"{name} must have shape ({dim},) or ({dim}, m), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def _finite_result(out: Array, name: str) -> Array:
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name}: the result overflows float64 (rescale {name})")
+    return out
+
+
 class HouseholderBasis:
     """Orthogonal ``Q = H_1 H_2 ... H_k``, ``H_i = I - 2 v_i v_i^T`` (unit ``v_i``, rows of ``V``)."""
 
+    #: largest ``n_reflections * dim`` of :meth:`random` (8 bytes each)
+    max_entries: int = 10**9
+
     def __init__(self, V: Array):
-        V = np.atleast_2d(np.asarray(V, dtype=np.float64))
-        norms = np.linalg.norm(V, axis=1)
+        if V is None or isinstance(V, (str, bytes)):
+            raise TypeError(f"V must be a real array, got {type(V).__name__}")
+        try:
+            raw = np.asarray(V)
+            if np.iscomplexobj(raw):
+                raise TypeError("V must be real, got complex values")
+            V = np.atleast_2d(raw.astype(np.float64))
+        except (TypeError, ValueError) as exc:
+            raise TypeError("V must be a rectangular real array") from exc
+        if V.ndim != 2 or V.shape[1] < 1:
+            raise ValueError(f"V must be a (k, dim) array of reflection vectors, got {V.shape}")
+        if not np.isfinite(V).all():
+            raise ValueError("V contains NaN or inf")
+        with np.errstate(over="ignore", under="ignore"):  # norms of huge rows: rescaled
+            amax = np.max(np.abs(V), axis=1, keepdims=True) if V.size else V
+            V = V / np.where(amax > 0, amax, 1.0) if V.size and np.max(amax) > 1e150 else V
+            norms = np.linalg.norm(V, axis=1)
         if not np.all(norms > 0):
             raise ValueError("V: every reflection vector must be non-zero")
         self.V = V / norms[:, None]
@@ -50,6 +95,17 @@ class HouseholderBasis:
         HouseholderBasis
             The basis.
         """
+        from bntheory._checks import as_int
+
+        dim = as_int(dim, "dim", minimum=1)
+        n_reflections = as_int(n_reflections, "n_reflections", minimum=0)
+        if dim * n_reflections > cls.max_entries:
+            raise ValueError(
+                f"dim * n_reflections = {dim * n_reflections} exceeds "
+                f"HouseholderBasis.max_entries = {cls.max_entries} (8 bytes each)"
+            )
+        if not isinstance(gen, np.random.Generator):
+            raise TypeError(f"gen must be a numpy Generator, got {type(gen).__name__}")
         return cls(gen.standard_normal((n_reflections, dim)))
 
     def _reflect(self, X: Array, v: Array) -> Array:
@@ -70,7 +126,12 @@ class HouseholderBasis:
         numpy.ndarray
             ``Q X``.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = _as_block(X, self.dim, "X")
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = self._apply(X)
+        return _finite_result(X, "X")
+
+    def _apply(self, X: Array) -> Array:  # unchecked (the operators' inner loop)
         for v in self.V[::-1]:
             X = self._reflect(X, v)
         return X
@@ -88,7 +149,12 @@ class HouseholderBasis:
         numpy.ndarray
             ``Q^T X``.
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = _as_block(X, self.dim, "X")
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = self._apply_t(X)
+        return _finite_result(X, "X")
+
+    def _apply_t(self, X: Array) -> Array:  # unchecked (the operators' inner loop)
         for v in self.V:
             X = self._reflect(X, v)
         return X
@@ -102,7 +168,21 @@ class SpectralOperator(LinearOperator):
     """``H = Q diag(lambda) Q^T`` (``Q`` a :class:`HouseholderBasis` or the identity when None)."""
 
     def __init__(self, eigenvalues: Array, basis: HouseholderBasis | None = None):
-        lam = np.asarray(eigenvalues, dtype=np.float64)
+        if eigenvalues is None or isinstance(eigenvalues, (str, bytes)):
+            raise TypeError(f"eigenvalues must be a real vector, got {type(eigenvalues).__name__}")
+        try:
+            lam = np.asarray(eigenvalues, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("eigenvalues must be a real vector") from exc
+        if lam.ndim != 1 or lam.size < 1 or not np.isfinite(lam).all():
+            raise ValueError(f"eigenvalues must be a non-empty finite vector, got {lam.shape}")
+        if basis is not None and (
+            not isinstance(basis, HouseholderBasis) or basis.dim != lam.shape[0]
+        ):
+            raise ValueError(
+                f"basis must be a HouseholderBasis of dimension {lam.shape[0]} or None, "
+                f"got {basis!r}"
+            )
         super().__init__(np.float64, (lam.shape[0], lam.shape[0]))
         self.eigenvalues = lam
         self.basis = basis
@@ -120,7 +200,8 @@ class SpectralOperator(LinearOperator):
         numpy.ndarray
             ``Q^T X``.
         """
-        return np.asarray(X, float) if self.basis is None else self.basis.apply_t(X)
+        X = _as_block(X, self.shape[0], "X")
+        return X if self.basis is None else self.basis.apply_t(X)
 
     def from_eigen(self, X: Array) -> Array:
         """``Q X``.
@@ -135,17 +216,24 @@ class SpectralOperator(LinearOperator):
         numpy.ndarray
             ``Q X``.
         """
-        return np.asarray(X, float) if self.basis is None else self.basis.apply(X)
+        X = _as_block(X, self.shape[0], "X")
+        return X if self.basis is None else self.basis.apply(X)
 
     def _scale(self, X: Array, s: Array) -> Array:
         return s * X if X.ndim == 1 else s[:, None] * X
 
+    def _to(self, X: Array) -> Array:  # unchecked to_eigen (NaN propagates, as before)
+        return np.asarray(X, float) if self.basis is None else self.basis._apply_t(X)
+
+    def _from(self, X: Array) -> Array:  # unchecked from_eigen
+        return np.asarray(X, float) if self.basis is None else self.basis._apply(X)
+
     def _matvec(self, x: Array) -> Array:
         x = np.ravel(x)
-        return self.from_eigen(self.eigenvalues * self.to_eigen(x))
+        return self._from(self.eigenvalues * self._to(x))
 
     def _matmat(self, X: Array) -> Array:
-        return self.from_eigen(self._scale(self.to_eigen(X), self.eigenvalues))
+        return self._from(self._scale(self._to(X), self.eigenvalues))
 
     def _adjoint(self) -> SpectralOperator:
         return self
@@ -163,8 +251,12 @@ class SpectralOperator(LinearOperator):
         numpy.ndarray
             ``H^{-1} b``.
         """
-        b = np.asarray(b, float)
-        return self.from_eigen(self._scale(self.to_eigen(b), 1.0 / self.eigenvalues))
+        b = _as_block(b, self.shape[0], "b")
+        if not np.all(self.eigenvalues != 0):
+            raise ValueError("eigenvalues: H is singular (a zero eigenvalue), no H^{-1} b")
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = self._from(self._scale(self._to(b), 1.0 / self.eigenvalues))
+        return _finite_result(y, "b")
 
 
 class SampleOperator(LinearOperator):
@@ -175,7 +267,16 @@ class SampleOperator(LinearOperator):
     """
 
     def __init__(self, X: object, mean: Array | None = None):
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 2 or isinstance(X, (str, bytes)):
+            raise TypeError(f"X must be a 2-D array or scipy.sparse matrix, got {type(X).__name__}")
         n, d = X.shape
+        if n < 1 or d < 1:
+            raise ValueError(f"X must have at least one row and one column, got shape {shape}")
+        if mean is not None:
+            mean = np.asarray(mean, dtype=np.float64)
+            if mean.shape != (d,) or not np.isfinite(mean).all():
+                raise ValueError(f"mean must be a finite vector of shape ({d},), got {mean.shape}")
         super().__init__(np.float64, (d, d))
         self.X = X
         self.n = int(n)

@@ -11,6 +11,7 @@ cells finish, nor on the other cells of the grid.
 from __future__ import annotations
 
 import hashlib
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -62,14 +63,37 @@ def cell_key(fn_name: str, params: Mapping[str, Any], seed_index: int, root_entr
     -------
     str
         64 hex digits.
+
+    Raises
+    ------
+    TypeError
+        When ``params`` is not a mapping, an index is not an int, or a parameter value is
+        not JSON-able.
+    ValueError
+        For a negative ``seed_index`` or ``root_entropy``.
     """
+    params, seed_index, root_entropy = _checked(params, seed_index, root_entropy)
     payload = {
         "fn": str(fn_name),
-        "params": dict(params),
-        "seed_index": int(seed_index),
-        "root_seed": int(root_entropy),
+        "params": params,
+        "seed_index": seed_index,
+        "root_seed": root_entropy,
     }
     return hashlib.sha256(canonical_json(payload, "params").encode()).hexdigest()
+
+
+def _checked(params: object, seed_index: object, root_entropy: object) -> tuple[dict, int, int]:
+    """``(dict(params), seed_index, root_entropy)`` checked (errors name the argument)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of parameter names to values, got {params!r}")
+    out = []
+    for value, name in ((seed_index, "seed_index"), (root_entropy, "root_entropy")):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+        out.append(int(value))
+    return dict(params), out[0], out[1]
 
 
 def _params_word(params: Mapping[str, Any]) -> int:
@@ -100,7 +124,14 @@ def cell_seed(
     -------
     numpy.random.SeedSequence
         The cell's seed sequence.
+
+    Raises
+    ------
+    TypeError
+        When ``params`` is not a mapping, an index is not an int, or a parameter value is
+        not JSON-able.
+    ValueError
+        For a negative ``seed_index`` or ``root_entropy``.
     """
-    return np.random.SeedSequence(
-        int(root_entropy), spawn_key=(_params_word(params), int(seed_index))
-    )
+    params, seed_index, root_entropy = _checked(params, seed_index, root_entropy)
+    return np.random.SeedSequence(root_entropy, spawn_key=(_params_word(params), seed_index))

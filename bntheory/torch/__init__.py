@@ -12,11 +12,14 @@ torch; importing this package does not either (every function imports it when ca
 * ``measures``: Santurkar et al. (2018) landscape and ICS, Yang et al. (2019) gradient
   growth, Karakida et al. (2019) Fisher, Arora et al. (2019) scale invariance;
 * :func:`track` (``track``): curvature every k steps of the user's training loop;
-* :func:`selfcheck` (``selfcheck``): a model against its NumPy twin :class:`bntheory.nets.MLP`.
+* :func:`selfcheck` (``selfcheck``): a model against its NumPy twin :class:`bntheory.nets.MLP`;
+* :func:`layer_groups` (``_layers``): which parameters form a layer (the per-layer measures'
+  rule, for a user's own per-layer analysis).
 """
 
 from __future__ import annotations
 
+from bntheory.torch._layers import layer_groups
 from bntheory.torch.measures import (
     fisher_spectrum,
     gradient_growth,
@@ -42,6 +45,7 @@ __all__ = [
     "gradient_growth",
     "internal_covariate_shift",
     "landscape_at",
+    "layer_groups",
     "require_torch",
     "santurkar_landscape",
     "scale_invariance",

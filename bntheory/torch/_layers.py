@@ -21,6 +21,11 @@ __all__ = ["bn_fed_units", "flat_index", "layer_groups"]
 def layer_groups(obj: TorchObjective) -> list[tuple[str, list[str]]]:
     """The selected parameters of ``obj`` grouped into layers, in forward (registration) order.
 
+    The rule of the per-layer measures (Santurkar et al. 2018, Def. 2.1; Yang et al. 2019),
+    the same as :class:`bntheory.nets.MLP`'s layers: every module with parameters of its own
+    opens a layer, except a BN module, whose scale and shift join the layer before it.
+    Exported as :func:`bntheory.torch.layer_groups`.
+
     Parameters
     ----------
     obj : TorchObjective

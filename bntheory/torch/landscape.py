@@ -19,15 +19,22 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from bntheory._checks import as_generator
 from bntheory.nets import measurements as _nm
+from bntheory.nets.checks import check_batch_size
+from bntheory.nets.loop import MiniBatches
 from bntheory.nets.measurements import ICSResult, LandscapeResult
 from bntheory.status import Status
 from bntheory.torch._layers import flat_index, layer_groups
-from bntheory.torch.objective import TorchObjective
+from bntheory.torch.objective import ParamSelection, TorchObjective
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "S_GRID",
@@ -183,13 +190,15 @@ class _Data:
         from bntheory.torch.objective import _prepare_batch
 
         self.X, self.y = _prepare_batch((X, y), obj.dtype)
-        self.batches = _nm._Batches(int(self.X.shape[0]), batch_size, as_generator(rng))
+        n = int(self.X.shape[0])
+        self.batches = MiniBatches(n, check_batch_size(batch_size, n), as_generator(rng))
         self.full = batch_size is None
 
     def next(self, obj: TorchObjective) -> TorchObjective:
         import torch
 
-        idx = torch.as_tensor(self.batches.next())
+        idx = self.batches.next()  # None: the full batch, taken as arange(n) (same copy)
+        idx = torch.as_tensor(np.arange(self.batches.n) if idx is None else idx)
         return obj.with_batch((self.X[idx], self.y[idx]))
 
 
@@ -202,17 +211,17 @@ def _setup(model, loss_fn, X, y, lr, steps, every, params):
 
 
 def santurkar_landscape(
-    model,
-    loss_fn: Callable,
-    X,
-    y,
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: ArrayLike | torch.Tensor,
+    y: ArrayLike | torch.Tensor,
     *,
     lr: float,
     steps: int,
     batch_size: int | None = None,
     s_grid: Sequence[float] = S_GRID,
     every: int = 1,
-    params=None,
+    params: ParamSelection = None,
     rng: int | np.random.Generator | None = None,
 ) -> LandscapeResult:
     """Train a copy of ``model`` with (S)GD and probe the landscape every ``every`` steps.
@@ -229,13 +238,14 @@ def santurkar_landscape(
     loss_fn : callable
         ``loss_fn(output, y) -> scalar``.
     X, y : array_like or tensor
-        Training set.
+        Training set: inputs with samples along axis 0, and targets or class labels.
     lr : float
-        Learning rate of plain (S)GD (no momentum) and of the probes.
+        Learning rate of plain (S)GD (no momentum) and of the probes (> 0).
     steps : int
-        Training steps.
+        Training steps (>= 1).
     batch_size : int, optional
-        Mini-batch size (reshuffled epochs, the order of ``bntheory.nets``); None: full batch.
+        Mini-batch size in ``[2, n]`` (reshuffled epochs, the order of ``bntheory.nets``);
+        None: full batch.
     s_grid : sequence of float
         Probe multipliers (default :data:`S_GRID`).
     every : int
@@ -248,7 +258,15 @@ def santurkar_landscape(
     Returns
     -------
     LandscapeResult
-        ``status`` ``"diverged"`` when a loss, gradient or parameter became non-finite.
+        Per probed step: ``loss_range``, ``grad_predictiveness``, ``beta_smoothness``; the
+        mini-batch loss of every step; ``status`` ``"diverged"`` when a loss, gradient or
+        parameter became non-finite (the arrays then stop there).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``lr`` not positive and finite, ``steps`` or ``every`` not an
+        int >= 1, a bad ``s_grid`` or ``batch_size``.
     """
     obj, lr, steps, every = _setup(model, loss_fn, X, y, lr, steps, every, params)
     s = _check_grid(s_grid)
@@ -286,16 +304,16 @@ def santurkar_landscape(
 
 
 def internal_covariate_shift(
-    model,
-    loss_fn: Callable,
-    X,
-    y,
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: ArrayLike | torch.Tensor,
+    y: ArrayLike | torch.Tensor,
     *,
     lr: float,
     steps: int,
     batch_size: int | None = None,
     every: int = 1,
-    params=None,
+    params: ParamSelection = None,
     layers: Sequence[Sequence[str]] | None = None,
     rng: int | np.random.Generator | None = None,
 ) -> ICSResult:
@@ -313,11 +331,20 @@ def internal_covariate_shift(
     layers : sequence of sequences of str, optional
         The layers ``W_i`` in forward order, as parameter names. Default: one layer per
         module with parameters, BN scale and shift joining the layer before
-        (:func:`bntheory.torch._layers.layer_groups`; the NumPy MLP's layers).
+        (:func:`bntheory.torch.layer_groups`; the NumPy MLP's layers).
 
     Returns
     -------
     ICSResult
+        Per probed step ``t`` and layer ``i`` (arrays of shape ``(n_probed, n_layers)``):
+        ``l2``, ``cosine``, ``relative``; a probe whose shifted gradient overflowed gives
+        ``inf``, 0, ``inf``. ``status`` ``"diverged"`` when training became non-finite.
+
+    Raises
+    ------
+    ValueError
+        As :func:`santurkar_landscape`, and for ``layers`` naming unknown or unselected
+        parameters.
     """
     obj, lr, steps, every = _setup(model, loss_fn, X, y, lr, steps, every, params)
     if layers is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +31,10 @@ from bntheory.torch.landscape import (
     landscape_at,
     santurkar_landscape,
 )
-from bntheory.torch.objective import TorchObjective, _is_bn, require_torch
+from bntheory.torch.objective import Batch, ParamSelection, TorchObjective, _is_bn, require_torch
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "FISHER_KINDS",
@@ -93,12 +97,12 @@ class GradientGrowth:
 
 
 def gradient_growth(
-    model,
-    loss_fn: Callable,
-    batch,
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batch: Batch,
     *,
     window: tuple[int, int] | None = None,
-    params=None,
+    params: ParamSelection = None,
 ) -> GradientGrowth:
     """Per-layer squared-gradient norms and their growth factor (Yang et al. 2019, Sec. 6).
 
@@ -109,18 +113,22 @@ def gradient_growth(
     Parameters
     ----------
     model : torch.nn.Module
-        Not modified.
+        With BN layers (any ``_BatchNorm``); not modified.
     loss_fn : callable
         ``loss_fn(output, y) -> scalar``.
     batch : (X, y)
+        One batch, evaluated with train-mode BN (batch statistics).
     window : (lo, hi), optional
-        Layers averaged over, ``0 <= lo < hi``; default all (``(0, n - 1)``).
+        BN layers (forward-order indices) the rate is averaged over, ``0 <= lo < hi <=
+        n_bn - 1`` (``ValueError`` otherwise); default all (``(0, n_bn - 1)``).
     params : optional
         Parameter selection for the weight gradients (:class:`TorchObjective`).
 
     Returns
     -------
     GradientGrowth
+        Squared gradient norms per layer and per BN input, their ratios and the growth
+        rate per layer (nan with fewer than 2 BN layers).
     """
     torch = require_torch()
     obj = TorchObjective(model, loss_fn, batch, bn="train", params=params)
@@ -187,12 +195,12 @@ def _jacobian_rows(obj: TorchObjective) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fisher_spectrum(
-    model,
-    batch,
+    model: torch.nn.Module,
+    batch: Batch,
     *,
     output: str = "gaussian",
     kind: str = "true",
-    params=None,
+    params: ParamSelection = None,
     bn: str = "train",
 ) -> FisherResult:
     """Largest eigenvalue and trace of the Fisher information (Karakida, Akaho & Amari 2019).
@@ -215,10 +223,13 @@ def fisher_spectrum(
         ``y`` is used only by ``kind="empirical"`` (targets, or class labels for
         ``"categorical"``).
     output : {"gaussian", "categorical"}
+        Output model (:data:`FISHER_OUTPUTS`; ``ValueError`` otherwise).
     kind : {"true", "empirical"}
+        Expectation over the model's outputs or at the labels (:data:`FISHER_KINDS`).
     params : optional
-        Parameter selection (:class:`TorchObjective`).
+        Parameter selection (:class:`TorchObjective`): ``F`` is over these.
     bn : {"train", "eval", "frozen"}
+        BN mode of the outputs.
 
     Returns
     -------
@@ -293,7 +304,13 @@ class ScaleInvariance:
 
 
 def scale_invariance(
-    model, loss_fn: Callable, batch, *, lr: float, steps: int = 1, params=None
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batch: Batch,
+    *,
+    lr: float,
+    steps: int = 1,
+    params: ParamSelection = None,
 ) -> ScaleInvariance:
     """Run ``steps`` full-batch GD steps on a copy and check Arora et al.'s identities.
 
@@ -308,18 +325,24 @@ def scale_invariance(
     Parameters
     ----------
     model : torch.nn.Module
-        Not modified.
+        With at least one selected Linear/Conv weight feeding a BN layer (``ValueError``
+        otherwise); not modified (a copy is trained).
     loss_fn : callable
+        ``loss_fn(output, y) -> scalar``.
     batch : (X, y)
+        The full batch of every GD step (train-mode BN).
     lr : float
-        Learning rate of plain GD.
+        Learning rate of plain GD (> 0).
     steps : int
+        Number of GD steps (>= 1); the run stops early if the loss or gradient overflows.
     params : optional
-        Parameter selection (:class:`TorchObjective`).
+        Parameter selection (:class:`TorchObjective`); unselected parameters stay fixed.
 
     Returns
     -------
     ScaleInvariance
+        Per step the worst orthogonality and norm-identity residuals over all units; per
+        layer the weight norms and effective learning rates along the run.
     """
     from bntheory.torch.landscape import _check_count, _check_positive, safe_loss_and_grad
 

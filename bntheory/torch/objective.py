@@ -34,10 +34,24 @@ double backward agrees with bntheory's exact NumPy R-operator to round-off
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from bntheory.torch._params import (
+    Batch,
+    ParamSelection,
+    _is_bn,
+    _prepare_batch,
+    _select,
+    _Slot,
+    require_torch,
+)
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["BN_MODES", "HVP_METHODS", "TorchObjective", "require_torch"]
 
@@ -47,78 +61,6 @@ HVP_METHODS = ("double-backward", "jvp")
 #: Largest ``dim`` for which :meth:`TorchObjective.hessian` builds the dense matrix
 #: (``dim`` HVPs and ``8 dim^2`` bytes); override with ``hessian(x, max_dim=...)``.
 DENSE_HESSIAN_MAX_DIM = 4000
-
-
-def require_torch():
-    """Import torch, or raise ImportError naming the extra that installs it."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - exercised without torch
-        raise ImportError("bntheory.torch needs PyTorch: pip install 'bntheory[torch]'") from exc
-    return torch
-
-
-def _is_bn(module) -> bool:
-    from torch.nn.modules.batchnorm import _BatchNorm
-
-    return isinstance(module, _BatchNorm)
-
-
-def _prepare_batch(batch, dtype) -> tuple:
-    """``(X, y)`` as tensors (floating parts cast to ``dtype``), checked."""
-    torch = require_torch()
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise TypeError("batch must be a pair (X, y)")
-    X, y = (torch.as_tensor(t) for t in batch)
-    X = X.to(dtype) if X.is_floating_point() else X
-    y = y.to(dtype) if y.is_floating_point() else y
-    if X.ndim < 1 or X.shape[0] < 1 or (y.ndim and y.shape[0] != X.shape[0]):
-        raise ValueError(
-            f"batch: X and y must have the same positive number of rows, got "
-            f"{tuple(X.shape)} and {tuple(y.shape)}"
-        )
-    if X.is_floating_point() and not bool(torch.isfinite(X).all()):
-        raise ValueError("batch: X contains NaN or inf")
-    return X, y
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    name: str
-    shape: tuple[int, ...]
-    start: int
-    stop: int
-
-
-def _select(model, params) -> list[str]:
-    """Names (in ``model.named_parameters()`` order) of the selected parameters."""
-    torch = require_torch()
-    named = [(n, p) for n, p in model.named_parameters()]
-    if params is None:
-        return [n for n, p in named if p.requires_grad]
-    if isinstance(params, torch.nn.Module):
-        ids = {id(p) for p in params.parameters()}
-        out = [n for n, p in named if id(p) in ids]
-        if not out:
-            raise ValueError("params: the module given holds none of the model's parameters")
-        return out
-    if callable(params):
-        out = [n for n, p in named if params(n, p)]
-        if not out:
-            raise ValueError("params: the predicate selected no parameter")
-        return out
-    if isinstance(params, str):
-        params = [params]
-    if isinstance(params, Iterable):
-        want = list(params)
-        known = {n for n, _ in named}
-        bad = [w for w in want if not isinstance(w, str) or w not in known]
-        if bad:
-            raise ValueError(f"params: unknown parameter names {bad} (known: {sorted(known)})")
-        return [n for n, _ in named if n in set(want)]
-    raise TypeError(
-        "params must be None, a list of names, an nn.Module or a predicate (name, param) -> bool"
-    )
 
 
 class TorchObjective:
@@ -160,13 +102,13 @@ class TorchObjective:
 
     def __init__(
         self,
-        model,
-        loss_fn: Callable,
-        batch,
+        model: torch.nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        batch: Batch,
         *,
         bn: str = "train",
-        params=None,
-        dtype=None,
+        params: ParamSelection = None,
+        dtype: torch.dtype | None = None,
         hvp_method: str = "double-backward",
     ) -> None:
         torch = require_torch()
@@ -288,26 +230,73 @@ class TorchObjective:
         return torch.as_tensor(a, dtype=self.dtype)
 
     # ------------------------------------------------------------------ the problem API
-    def loss(self, x) -> float:
-        """The objective at ``x``."""
+    def loss(self, x: ArrayLike) -> float:
+        """The objective at ``x`` (no gradient is recorded).
+
+        Parameters
+        ----------
+        x : array_like, shape (dim,)
+            Flat values of the selected parameters (the layout of :attr:`x0`); a wrong
+            shape, NaN or inf raises ``ValueError`` (as in every method below).
+
+        Returns
+        -------
+        float
+            ``loss_fn(model(X), y)`` with those parameters, BN in this objective's mode.
+        """
         torch = require_torch()
         with torch.no_grad():
             return float(self._call(self._tensor(x)))
 
-    def loss_and_grad(self, x) -> tuple[float, np.ndarray]:
-        """The objective and its gradient at ``x`` (one backward pass)."""
+    def loss_and_grad(self, x: ArrayLike) -> tuple[float, np.ndarray]:
+        """The objective and its gradient at ``x`` (one forward and one backward pass).
+
+        Parameters
+        ----------
+        x : array_like, shape (dim,)
+            Flat values of the selected parameters.
+
+        Returns
+        -------
+        (float, ndarray of shape (dim,))
+            The loss and ``dL/dx`` in float64 (computed in :attr:`dtype`; in train mode
+            through the batch mean and variance too).
+        """
         torch = require_torch()
         t = self._tensor(x).requires_grad_(True)
         L = self._call(t)
         (g,) = torch.autograd.grad(L, t)
         return float(L.detach()), g.detach().double().numpy()
 
-    def grad(self, x) -> np.ndarray:
-        """The gradient at ``x``."""
+    def grad(self, x: ArrayLike) -> np.ndarray:
+        """The gradient at ``x`` (:meth:`loss_and_grad` without the loss).
+
+        Parameters
+        ----------
+        x : array_like, shape (dim,)
+            Flat values of the selected parameters.
+
+        Returns
+        -------
+        ndarray, shape (dim,)
+            ``dL/dx`` in float64.
+        """
         return self.loss_and_grad(x)[1]
 
-    def hvp(self, x, v) -> np.ndarray:
-        """Hessian-vector product at ``x`` (exact to round-off; ``hvp_method``)."""
+    def hvp(self, x: ArrayLike, v: ArrayLike) -> np.ndarray:
+        """Hessian-vector product ``H(x) v``, exact to round-off: double backward (``grad``
+        of ``<grad L, v>``) or, with ``hvp_method="jvp"``, forward-over-reverse.
+
+        Parameters
+        ----------
+        x, v : array_like, shape (dim,)
+            Flat values of the selected parameters, and the direction.
+
+        Returns
+        -------
+        ndarray, shape (dim,)
+            ``H(x) v`` in float64.
+        """
         torch = require_torch()
         t = self._tensor(x)
         u = self._vector(v, "v")
@@ -318,8 +307,22 @@ class TorchObjective:
         (hv,) = torch.autograd.grad(g @ u, t)
         return hv.detach().double().numpy()
 
-    def hessian(self, x, *, max_dim: int = DENSE_HESSIAN_MAX_DIM) -> np.ndarray:
-        """Dense Hessian (``dim`` HVPs on identity columns); refuses ``dim > max_dim``."""
+    def hessian(self, x: ArrayLike, *, max_dim: int = DENSE_HESSIAN_MAX_DIM) -> np.ndarray:
+        """The dense Hessian at ``x``, column by column (``dim`` calls of :meth:`hvp`).
+
+        Parameters
+        ----------
+        x : array_like, shape (dim,)
+            Flat values of the selected parameters.
+        max_dim : int
+            Largest ``dim`` allowed (``ValueError`` above it): the cost is ``dim`` HVPs and
+            ``8 dim^2`` bytes.
+
+        Returns
+        -------
+        ndarray, shape (dim, dim)
+            ``H[:, j] = hvp(x, e_j)``; symmetric up to round-off (not symmetrized).
+        """
         if self.dim > max_dim:
             raise ValueError(
                 f"hessian: dim {self.dim} > max_dim {max_dim} (it costs dim HVPs and "
@@ -328,7 +331,7 @@ class TorchObjective:
         eye = np.eye(self.dim)
         return np.column_stack([self.hvp(x, eye[:, j]) for j in range(self.dim)])
 
-    def with_batch(self, batch) -> TorchObjective:
+    def with_batch(self, batch: Batch) -> TorchObjective:
         """The same objective on another batch, sharing this one's private model copy.
 
         Parameters
@@ -350,7 +353,15 @@ class TorchObjective:
 
     def groups(self) -> dict[str, list[str]]:
         """Selected parameter names grouped by the module that owns them (per-layer use:
-        ``TorchObjective(..., params=names)`` for each group)."""
+        ``TorchObjective(..., params=names)`` for each group; unlike
+        :func:`bntheory.torch.layer_groups`, BN scale and shift form their own group).
+
+        Returns
+        -------
+        dict of str to list of str
+            Owning module's qualified name (``""`` for parameters of the root module) ->
+            its selected parameter names, in flat-vector order.
+        """
         out: dict[str, list[str]] = {}
         for n in self.names:
             out.setdefault(n.rsplit(".", 1)[0] if "." in n else "", []).append(n)

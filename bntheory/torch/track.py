@@ -21,12 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bntheory.status import Status
 from bntheory.torch.landscape import S_GRID, _check_count, _check_positive, landscape_at
-from bntheory.torch.objective import BN_MODES, TorchObjective
+from bntheory.torch.objective import BN_MODES, Batch, ParamSelection, TorchObjective
+
+if TYPE_CHECKING:
+    import torch
+    from matplotlib.figure import Figure
+    from scipy.sparse.linalg import LinearOperator
 
 __all__ = ["TrackResult", "Tracker", "track", "warm_lanczos"]
 
@@ -85,7 +91,7 @@ class TrackResult:
         hit = np.nonzero(self.edge_of_stability)[0]
         return int(self.steps[hit[0]]) if hit.size else None
 
-    def plot(self):
+    def plot(self) -> Figure:
         """Matplotlib figure: ``lambda_max`` against ``2/lr``, the trace, and the landscape.
 
         Returns
@@ -119,7 +125,7 @@ class TrackResult:
 
 
 def warm_lanczos(
-    op, v0: np.ndarray, *, tol: float = 1e-4, max_matvecs: int = 400
+    op: LinearOperator, v0: np.ndarray, *, tol: float = 1e-4, max_matvecs: int = 400
 ) -> tuple[float, np.ndarray, int]:
     """Largest eigenpair by Lanczos restarted from its own Ritz vector, started at ``v0``.
 
@@ -132,10 +138,11 @@ def warm_lanczos(
 
     Parameters
     ----------
-    op : LinearOperator
-        Symmetric operator.
-    v0 : ndarray
-        Start vector.
+    op : scipy.sparse.linalg.LinearOperator
+        Symmetric operator of shape ``(d, d)`` (e.g.
+        :func:`bntheory.measures.hessian_operator`).
+    v0 : ndarray, shape (d,)
+        Start vector (nonzero; need not be normalized).
     tol : float
         Relative residual tolerance.
     max_matvecs : int
@@ -198,13 +205,13 @@ class Tracker:
 
     def __init__(
         self,
-        model,
-        loss_fn: Callable,
+        model: torch.nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         *,
         lr: float,
         every: int = 10,
         bn: str = "train",
-        params=None,
+        params: ParamSelection = None,
         n_probes: int = 10,
         landscape: bool = True,
         s_grid: Sequence[float] = S_GRID,
@@ -242,11 +249,11 @@ class Tracker:
     def __exit__(self, *exc) -> None:
         return None
 
-    def __call__(self, batch) -> bool:
+    def __call__(self, batch: Batch) -> bool:
         """Same as :meth:`step` (so the tracker is a callback)."""
         return self.step(batch)
 
-    def step(self, batch) -> bool:
+    def step(self, batch: Batch) -> bool:
         """Count one training step; measure on ``batch`` if it is a measuring step.
 
         Parameters
@@ -258,7 +265,8 @@ class Tracker:
         Returns
         -------
         bool
-            Whether a measurement was taken.
+            Whether a measurement was taken (False on the steps between, and on every step
+            once a measurement found the model diverged).
         """
         t = self._calls
         self._calls += 1
@@ -335,13 +343,22 @@ class Tracker:
         )
 
 
-def track(model, loss_fn: Callable, *, lr: float, every: int = 10, **options) -> Tracker:
+def track(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    lr: float,
+    every: int = 10,
+    **options: object,
+) -> Tracker:
     """A :class:`Tracker` to use as a context manager or callback in a training loop.
 
     Parameters
     ----------
     model : torch.nn.Module
+        The model being trained (read at each measurement, never modified).
     loss_fn : callable
+        ``loss_fn(output, y) -> scalar``: the training loss.
     lr : float
         The optimizer's learning rate.
     every : int
@@ -353,5 +370,7 @@ def track(model, loss_fn: Callable, *, lr: float, every: int = 10, **options) ->
     Returns
     -------
     Tracker
+        Call ``tracker.step(batch)`` once per training step, then read
+        ``tracker.result()`` (:class:`TrackResult`).
     """
     return Tracker(model, loss_fn, lr=lr, every=every, **options)

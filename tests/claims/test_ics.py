@@ -103,11 +103,11 @@ def _lr_swapped(mp):
 
 
 def _everything_saturated_without_bn(mp):
-    import bntheory.nets.measurements as meas
+    import bntheory.nets.activation_stats as stats
 
-    orig = meas._saturated_fraction
+    orig = stats.saturated_fraction
     mp.setattr(
-        meas, "_saturated_fraction", lambda net, X, at: orig(net, X, at) if net.bn_layers else 1.0
+        stats, "saturated_fraction", lambda net, X, at: orig(net, X, at) if net.bn_layers else 1.0
     )
     fresh_caches(mp, "sigmoid_saturation", "ioffe_fig1")
 

@@ -19,6 +19,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -283,6 +284,18 @@ def test_taylor_slope_with_non_numeric_input():
     from bntheory.gradcheck import taylor_slope
 
     _named(taylor_slope, ["ts", "remainders"], "abc", np.ones(5))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1e-3, np.inf])
+def test_taylor_slope_refuses_step_sizes_that_are_not_positive(bad):
+    """log(ts) is fitted: a zero, negative or infinite step size is a named error (it used to
+    leak a divide-by-zero / invalid-value warning from the logarithm)."""
+    from bntheory.gradcheck import taylor_slope
+
+    ts = np.logspace(-1, -5, 6)
+    ts[2] = bad
+    with pytest.raises(ValueError, match="ts must hold"):
+        taylor_slope(ts, np.logspace(-2, -10, 6))
 
 
 def test_select_with_a_non_list_only():

@@ -144,3 +144,13 @@ def test_symmetric_matrix_blockwise_checks_match_definition():
     B[299, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         symmetric_matrix(B)
+
+
+def test_split_modules_keep_the_matfree_import_path():
+    """The pieces moved to extremes/secular (issue 11) are the same objects under matfree."""
+    from bntheory.measures import extremes, matfree, secular
+
+    for mod in (extremes, secular):
+        for name in mod.__all__:
+            assert getattr(matfree, name) is getattr(mod, name)
+    assert set(matfree.__all__) <= set(dir(matfree))
