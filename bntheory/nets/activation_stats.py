@@ -84,6 +84,8 @@ def histogram_kl(
     edges = np.concatenate([[-np.inf], np.linspace(lo, hi, bins + 1), [np.inf]])
     cp = np.histogram(p, edges)[0] + alpha
     cq = np.histogram(q, edges)[0] + alpha
+    if alpha * (bins + 2) > 1e300:  # the sums would overflow: an exact power-of-2 rescaling
+        cp, cq = np.ldexp(cp, -64), np.ldexp(cq, -64)
     P, Q = cp / cp.sum(), cq / cq.sum()
     return float(np.sum(P * np.log(P / Q)))
 
@@ -136,7 +138,11 @@ def activation_shift(samples: Array, *, bins: int = 30, alpha: float = 0.5) -> A
         raise ValueError("samples: values above 1e300 overflow the moment shifts (rescale)")
     pct = np.percentile(S, [15, 50, 85], axis=1).T
     kl = np.array([histogram_kl(S[0], s, bins=bins, alpha=alpha) for s in S])
-    mu, sd = S.mean(axis=1), S.std(axis=1)
+    # moments of values beyond ~1e154 overflow when squared: compute them on an exact
+    # power-of-2 rescaling (k = 0, the identity, for every ordinary input)
+    k = 512 if float(np.max(np.abs(S))) > 2.0**500 else 0
+    Ss = np.ldexp(S, -k)
+    mu, sd = np.ldexp(Ss.mean(axis=1), k), np.ldexp(Ss.std(axis=1), k)
     return ActivationShift(pct, kl, np.abs(mu - mu[0]), np.abs(sd - sd[0]))
 
 

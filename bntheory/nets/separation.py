@@ -45,6 +45,8 @@ def separation_index(H: Array, labels: Array) -> float:
         y = np.asarray(labels).reshape(-1)
     except (TypeError, ValueError) as exc:
         raise TypeError("labels must be a flat array of class labels") from exc
+    if H.shape[1] < 1:
+        raise ValueError(f"H must have at least one feature column, got shape {H.shape}")
     if H.shape[0] != y.size or H.shape[0] < 2:
         raise ValueError(
             f"H must be (n >= 2, features) with one label per row: H has shape {H.shape}, "

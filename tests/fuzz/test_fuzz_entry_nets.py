@@ -26,6 +26,7 @@ from ._harness import (
     float_arrays,
     fuzz_settings,
     ints_any,
+    no_warnings,
     scalars_any,
 )
 
@@ -499,3 +500,20 @@ def fisher_gram_dense(Ws, X):
         ]
     )
     return J @ J.T / X.shape[0]
+
+
+def test_regressions_found_by_a_newer_hypothesis():
+    """Cases hypothesis 6.170 found under the CI profile: moments of values near 1e154
+    overflowed when squared, a pseudo-count near 1e308 overflowed the histogram's sums, and
+    an H without feature columns raised numpy's unnamed zero-size error."""
+    from bntheory.nets.activation_stats import activation_shift, histogram_kl
+    from bntheory.nets.separation import separation_index
+
+    with no_warnings():
+        sh = activation_shift([[0.0, 2.68e154], [0.0, 1.9e154]], bins=1, alpha=1.0)
+        ref = np.array([2.68e154, 1.9e154]) / 2  # mean and std of [0, x] are both x / 2
+        np.testing.assert_allclose(sh.mean_shift, np.abs(ref - ref[0]), rtol=1e-15)
+        np.testing.assert_allclose(sh.std_shift, np.abs(ref - ref[0]), rtol=1e-15)
+        assert histogram_kl([0.0, 0.0], [0.0, 0.0], bins=1, alpha=5.99e307) == 0.0
+    with pytest.raises(ValueError, match="H must have at least one feature"):
+        separation_index(np.zeros((4, 0)), [0, 0, 1, 1])
