@@ -36,7 +36,15 @@ def split_params(x0: object, dim: int) -> tuple[float, Array]:
     -------
     tuple
         ``(a0, w0)`` with ``w0`` non-zero.
+
+    Raises
+    ------
+    TypeError
+        For a ``dim`` that is not an int, or non-numeric parameters.
+    ValueError
+        For ``dim < 1``, a wrong length or ``w0 = 0``.
     """
+    dim = as_int(dim, "dim", minimum=1)
     if isinstance(x0, tuple) and len(x0) == 2:
         a0 = as_real(x0[0], "x0[0] (a0)")
         w0 = as_vector(x0[1], "x0[1] (w0)", dim)

@@ -274,9 +274,6 @@ def test_split_params_and_bisection(x0, dim, lo, hi, n_steps):
 
 
 # ---------------------------------------------------------------------- defects found (not owned here)
-@pytest.mark.xfail(
-    strict=True, reason="solvers/bngd.py: split_params(x0, dim='a') raises an unnamed TypeError"
-)
 def test_split_params_with_a_string_dim():
     from bntheory.solvers.bngd import split_params
 
