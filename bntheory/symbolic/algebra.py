@@ -88,7 +88,7 @@ class BNSymbols:
         return [d * self.gamma for d in self.dy]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64, typed=True)  # typed: bn_symbols(2.0) must not hit the cache of 2
 def bn_symbols(m: int, *, eps_zero: bool = False) -> BNSymbols:
     """Build Algorithm 1 of Ioffe & Szegedy (2015) symbolically for batch size ``m``.
 

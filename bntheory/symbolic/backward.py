@@ -49,6 +49,16 @@ Formula = Callable[[BNSymbols], "sp.Expr | Sequence[sp.Expr]"]
 
 
 # ---------------------------------------------------------------- the paper's equations
+
+
+def _check_sym(sym: object) -> None:
+    """Refuse anything but a :class:`BNSymbols` by name (``sym``)."""
+    if not isinstance(sym, BNSymbols):
+        raise TypeError(
+            f"sym must be a BNSymbols (bntheory.symbolic.algebra.bn_symbols), got {type(sym).__name__}"
+        )
+
+
 def paper_dxhat(sym: BNSymbols) -> list:
     r"""``dl/dxhat_i = dl/dy_i * gamma`` (Ioffe & Szegedy 2015, Sec. 3, backward eq. 1).
 
@@ -62,6 +72,7 @@ def paper_dxhat(sym: BNSymbols) -> list:
     list of sympy.Expr
         One expression per sample.
     """
+    _check_sym(sym)
     return sym.ghat
 
 
@@ -79,6 +90,7 @@ def paper_dvar(sym: BNSymbols) -> sp.Expr:
     sympy.Expr
         The expression.
     """
+    _check_sym(sym)
     g = paper_dxhat(sym)
     return (
         sp.Add(*[gi * ci for gi, ci in zip(g, sym.centered, strict=False)])
@@ -100,6 +112,7 @@ def paper_dmean_second_term(sym: BNSymbols) -> sp.Expr:
     sympy.Expr
         The expression.
     """
+    _check_sym(sym)
     return paper_dvar(sym) * sp.Add(*[-2 * ci for ci in sym.centered]) / sym.m
 
 
@@ -117,6 +130,7 @@ def paper_dmean(sym: BNSymbols) -> sp.Expr:
     sympy.Expr
         The expression.
     """
+    _check_sym(sym)
     g = paper_dxhat(sym)
     return sp.Add(*[gi * (-1 / sym.std) for gi in g]) + paper_dmean_second_term(sym)
 
@@ -135,6 +149,7 @@ def paper_dx(sym: BNSymbols) -> list:
     list of sympy.Expr
         One expression per sample.
     """
+    _check_sym(sym)
     g, dvar, dmean = paper_dxhat(sym), paper_dvar(sym), paper_dmean(sym)
     return [
         gi / sym.std + dvar * 2 * ci / sym.m + dmean / sym.m
@@ -155,6 +170,7 @@ def paper_dgamma(sym: BNSymbols) -> sp.Expr:
     sympy.Expr
         The expression.
     """
+    _check_sym(sym)
     return sp.Add(*[d * xh for d, xh in zip(sym.dy, sym.xhat, strict=False)])
 
 
@@ -171,6 +187,7 @@ def paper_dbeta(sym: BNSymbols) -> sp.Expr:
     sympy.Expr
         The expression.
     """
+    _check_sym(sym)
     return sp.Add(*sym.dy)
 
 

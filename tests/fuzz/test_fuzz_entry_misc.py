@@ -178,9 +178,6 @@ def test_symbolic_report_accessors(name):
         assert got.name == name and isinstance(got.to_dict(), dict) and repr(got)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="symbolic/backward.py: paper_dx('abc') raises AttributeError"
-)
 def test_paper_dx_of_a_non_symbol_set():
     from bntheory.symbolic.backward import paper_dx
 

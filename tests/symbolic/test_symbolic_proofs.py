@@ -163,3 +163,13 @@ def test_check_formula_bad_target():
         check_formula(2, "dfoo", closed_form_dx)
     with pytest.raises(TypeError, match="formula"):
         check_formula(2, "dx", 3)
+
+
+def test_bad_m_after_a_cached_good_one():
+    """bn_symbols is cached: m = 2.0 and True must be refused even after m = 2 and 1 were
+    built (an untyped cache returned the m = 2 batch for 2.0, since 2 == 2.0)."""
+    bn_symbols(2)
+    with pytest.raises(TypeError, match="m"):
+        bn_symbols(2.0)
+    with pytest.raises(TypeError, match="m"):
+        bn_symbols(True)
