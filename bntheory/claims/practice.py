@@ -56,6 +56,8 @@ their thresholds were never changed):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from bntheory.claims.core import (
@@ -147,20 +149,16 @@ def _mode_gap(net, X, y, batch: int, seed: int) -> float:
     return hits / n - accuracy(net, X[perm[:n]], y[perm[:n]])
 
 
-_MNIST_CACHE: dict = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _mnist_full():
     """MNIST, loaded once per process; :class:`Unavailable` (with the install command) when
-    it is not installed."""
-    if "d" not in _MNIST_CACHE:
-        from bntheory.nets.data import DataUnavailable, load_mnist
+    it is not installed (not cached: a later call looks again)."""
+    from bntheory.nets.data import DataUnavailable, load_mnist
 
-        try:
-            _MNIST_CACHE["d"] = load_mnist()
-        except DataUnavailable as exc:
-            raise Unavailable(f"MNIST is not available here: {exc}") from exc
-    return _MNIST_CACHE["d"]
+    try:
+        return load_mnist()
+    except DataUnavailable as exc:
+        raise Unavailable(f"MNIST is not available here: {exc}") from exc
 
 
 def _mnist(seed: int):

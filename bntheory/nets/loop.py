@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bntheory._checks import as_generator
+from bntheory._checks import as_generator, as_int
 from bntheory.nets.mlp import MLP
 from bntheory.status import Status
 
@@ -70,18 +70,10 @@ class MiniBatches:
     max_n: int = 10**8
 
     def __init__(self, n: int, batch_size: int | None, rng: int | np.random.Generator | None):
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"n must be an int, got {type(n).__name__}")
-        if not 1 <= n <= self.max_n:
-            raise ValueError(f"n must lie in [1, MiniBatches.max_n = {self.max_n}], got {n}")
-        if batch_size is not None and (
-            isinstance(batch_size, (bool, np.bool_))
-            or not isinstance(batch_size, (int, np.integer))
-        ):
-            raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
-        if batch_size is not None and not (1 <= batch_size <= n):
-            raise ValueError(f"batch_size must lie in [1, {n}], got {batch_size}")
-        self.n, self.batch_size = int(n), batch_size
+        n = as_int(n, "n", minimum=1, maximum=self.max_n)  # max_n: a class attribute
+        if batch_size is not None:
+            batch_size = as_int(batch_size, "batch_size", minimum=1, maximum=n)
+        self.n, self.batch_size = n, batch_size
         self._gen = as_generator(rng)
         self._order, self._pos = self._gen.permutation(self.n), 0
 

@@ -51,7 +51,7 @@ def test_full_mode_without_mnist_is_not_testable_never_digits(claim_id, monkeypa
     def no_digits(*args, **kwargs):
         raise AssertionError("the digits were loaded in full mode")
 
-    monkeypatch.setattr(practice, "_MNIST_CACHE", {})
+    practice._mnist_full.cache_clear()
     monkeypatch.setattr(data, "load_mnist", missing)
     monkeypatch.setattr(practice, "_digits", no_digits)
     r = run_claim(get_claim(claim_id), quick=False, seed=0)
@@ -73,7 +73,7 @@ def test_mnist_protocol_data_is_a_seeded_subset_of_the_training_set(monkeypatch)
     Xtr = np.arange(n, dtype=float)[:, None] * np.ones((1, 3))
     Ytr = rng.integers(0, 10, n)
     fake = Dataset(Xtr, Ytr, rng.random((n_test, 3)), rng.integers(0, 10, n_test), 10, "mnist")
-    monkeypatch.setattr(practice, "_MNIST_CACHE", {"d": fake})
+    monkeypatch.setattr(practice, "_mnist_full", lambda: fake)
     a, b, c = practice._mnist(1), practice._mnist(1), practice._mnist(2)
     rows = a.X_train[:, 0].astype(int)
     assert a.X_train.shape == (practice.MNIST_TRAIN, 3)
