@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
+from bntheory._checks import as_matrix, as_real, as_vector
+
 __all__ = ["BNQuadratic"]
 
 Array = np.ndarray
@@ -40,27 +42,43 @@ class BNQuadratic:
     """
 
     def __init__(self, H: Array, b: Array, gamma: float = 1.0) -> None:
-        H = np.asarray(H, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
-        if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] < 3:
+        H = as_matrix(H, "H")
+        b = as_vector(b, "b")
+        if H.shape[0] != H.shape[1] or H.shape[0] < 3:
             raise ValueError(f"H must be a square matrix of size >= 3, got shape {H.shape}")
-        if not np.all(np.isfinite(H)) or not np.allclose(H, H.T, rtol=1e-12, atol=0.0):
-            raise ValueError("H must be finite and symmetric")
-        if b.shape != (H.shape[0],) or not np.all(np.isfinite(b)):
-            raise ValueError(f"b must be a finite vector of shape ({H.shape[0]},)")
-        if isinstance(gamma, bool) or not np.isfinite(gamma) or gamma <= 0:
-            raise ValueError(f"gamma must be a positive number, got {gamma!r}")
-        self.H, self.b, self.gamma = 0.5 * (H + H.T), b, float(gamma)
+        amax = float(np.max(np.abs(H)))
+        Hs = H / amax if amax > 0 else H  # scaled: no overflow for entries near 1e308
+        if not np.allclose(Hs, Hs.T, rtol=1e-12, atol=0.0):
+            raise ValueError("H must be symmetric")
+        if b.shape != (H.shape[0],):
+            raise ValueError(f"b must be a finite vector of shape ({H.shape[0]},), got {b.shape}")
+        gamma = as_real(gamma, "gamma", positive=True)
+        self.H, self.b, self.gamma = 0.5 * H + 0.5 * H.T, b, gamma
         self.dim = H.shape[0]
 
     # ----------------------------------------------------------------- library path
     def _check_y(self, y: Array) -> Array:
-        y = np.asarray(y, dtype=np.float64)
-        if y.shape != (self.dim,) or not np.all(np.isfinite(y)):
-            raise ValueError(f"y must be a finite vector of shape ({self.dim},)")
-        if not np.ptp(y) > 0:
+        y = as_vector(y, "y")
+        if y.shape != (self.dim,):
+            raise ValueError(f"y must be a finite vector of shape ({self.dim},), got {y.shape}")
+        if not y.max() > y.min():  # not np.ptp: max - min overflows near 1e308
             raise ValueError("y must not be constant (BN with eps = 0 is undefined there)")
         return y
+
+    @staticmethod
+    def _rescaled(y: Array) -> tuple[Array, int]:
+        """``(y * 2**k, k)`` with ``k`` bringing ``max |y|`` near 1 when it is extreme, else
+        ``(y, 0)``.
+
+        ``L_hat(y) = L_hat(s y)`` for ``s > 0`` (``eps = 0``), so the gradient scales by
+        ``s`` and the Hessian by ``s**2``; the rescaling is exact (``np.ldexp``, also for
+        subnormal ``y``), and ordinary ``y`` is left untouched (bit-identical results).
+        """
+        top = float(np.max(np.abs(y)))
+        if 2.0**-400 <= top <= 2.0**400:
+            return y, 0
+        k = -int(np.frexp(top)[1])
+        return np.ldexp(y, k), k
 
     def normalize(self, y: Array) -> Array:
         """``BN(y)`` (:func:`bntheory.bn.batch_norm_forward`, ``eps = 0``).
@@ -76,7 +94,8 @@ class BNQuadratic:
         """
         from bntheory.bn import batch_norm_forward
 
-        return batch_norm_forward(self._check_y(y)[:, None], self.gamma, 0.0, eps=0.0)[0][:, 0]
+        y, _ = self._rescaled(self._check_y(y))
+        return batch_norm_forward(y[:, None], self.gamma, 0.0, eps=0.0)[0][:, 0]
 
     def loss(self, y: Array) -> float:
         """``L_hat(y) = L(BN(y))``.
@@ -90,7 +109,11 @@ class BNQuadratic:
         float
         """
         z = self.normalize(y)
-        return float(0.5 * z @ self.H @ z + self.b @ z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = float(0.5 * z @ self.H @ z + self.b @ z)
+        if not np.isfinite(value):
+            raise ValueError("the loss overflows float64 here (rescale H, b or gamma)")
+        return value
 
     def grad(self, y: Array) -> Array:
         """``grad_y L_hat`` (:func:`bntheory.bn.batch_norm_backward` of ``H z + b``).
@@ -105,10 +128,20 @@ class BNQuadratic:
         """
         from bntheory.bn import batch_norm_backward, batch_norm_forward
 
-        y = self._check_y(y)
+        y, k = self._rescaled(self._check_y(y))
         z, cache = batch_norm_forward(y[:, None], self.gamma, 0.0, eps=0.0)
         g = self.H @ z[:, 0] + self.b
-        return batch_norm_backward(g[:, None], cache)[0][:, 0]
+        dy = batch_norm_backward(g[:, None], cache)[0][:, 0]
+        if k == 0:
+            return dy
+        with np.errstate(over="ignore", under="ignore"):
+            return self._finite(np.ldexp(dy, k), "gradient")
+
+    @staticmethod
+    def _finite(value: Array, what: str) -> Array:
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"the {what} at this y over- or underflows float64 (rescale y)")
+        return value
 
     # ----------------------------------------------------------------- closed forms
     def _stats(self, y: Array) -> tuple[float, Array]:
@@ -132,8 +165,8 @@ class BNQuadratic:
         -------
         ndarray (m,)
         """
-        y = self._check_y(y)
-        v = np.asarray(v, dtype=np.float64)
+        y, k = self._rescaled(self._check_y(y))
+        v = as_vector(v, "v")
         if v.shape != (self.dim,):
             raise ValueError(f"v must have shape ({self.dim},), got {v.shape}")
         m, gam = self.dim, self.gamma
@@ -144,7 +177,10 @@ class BNQuadratic:
         first = gam / sigma * self._project(self.H @ (gam * dxh), xh)
         second = -gam * dsigma / sigma**2 * self._project(g, xh)
         third = -gam / (sigma * m) * (dxh * (xh @ g) + xh * (dxh @ g))
-        return first + second + third
+        if k == 0:
+            return first + second + third
+        with np.errstate(over="ignore", under="ignore"):
+            return self._finite(np.ldexp(first + second + third, 2 * k), "Hessian-vector product")
 
     def complement_basis(self, y: Array) -> Array:
         """Orthonormal basis of the complement of ``span{1, y_hat}``.
@@ -157,7 +193,7 @@ class BNQuadratic:
         -------
         ndarray (m, m - 2)
         """
-        _, xh = self._stats(self._check_y(y))
+        _, xh = self._stats(self._rescaled(self._check_y(y))[0])
         Q, _ = np.linalg.qr(np.column_stack([np.ones(self.dim), xh, np.eye(self.dim)]))
         return Q[:, 2 : self.dim]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bntheory._checks import as_real_array
 from bntheory.nets.data import Dataset
 from bntheory.status import Status
 
@@ -191,9 +192,12 @@ def percentile_drift(percentiles: Array, *, reference: str = "initial") -> Array
     float or ndarray
         The drift (per unit for 3-D input).
     """
-    P = np.asarray(percentiles, dtype=float)
+    P = as_real_array(percentiles, "percentiles")  # NaN allowed: a diverged run's checkpoints
     if P.ndim not in (2, 3) or P.shape[1] != 3 or P.shape[0] < 1:
         raise ValueError(f"percentiles must have shape (n_eval, 3[, units]), got {P.shape}")
+    finite = np.abs(P[np.isfinite(P)])
+    if finite.size and finite.max() > 2.0**1000:  # differences (and the mean spread) of values
+        P = P * 2.0**-24  # near 1e308 overflow; a power-of-2 rescaling leaves the ratio unchanged
     if reference == "initial":
         spread = P[0, 2] - P[0, 0]
     elif reference == "mean":

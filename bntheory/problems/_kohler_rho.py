@@ -55,6 +55,12 @@ class KohlerRho:
         -------
         numpy.ndarray
             ``grad rho(w)``.
+
+        Raises
+        ------
+        ValueError
+            If ``w`` is zero, not finite, or so small that ``grad rho(w)`` (of size ``1/|w|``)
+            overflows float64.
         """
         # grad rho(w) = grad rho(w / c) / c (rho is scale invariant).
         w, c = self._rho_w(w)
@@ -62,7 +68,12 @@ class KohlerRho:
         n2 = float(w @ Sw)
         uw = float(self.u @ w)
         with np.errstate(over="ignore"):
-            return (-2 * uw / n2 * self.u + 2 * uw**2 / n2**2 * Sw) / c
+            g = (-2 * uw / n2 * self.u + 2 * uw**2 / n2**2 * Sw) / c
+        if not np.isfinite(g).all():  # |grad rho| ~ 1/|w|: above the float range for tiny w
+            raise ValueError(
+                f"w is too small (norm scale {c:.3g}): grad rho ~ 1/|w| overflows float64"
+            )
+        return g
 
     @property
     def rho_star(self) -> float:

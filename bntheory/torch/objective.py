@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from bntheory._checks import as_real_array
 from bntheory.torch._params import (
     Batch,
     ParamSelection,
@@ -192,13 +193,7 @@ class TorchObjective:
         self._buffers = dict(self._net.named_buffers())
 
     def _tensor(self, x):
-        torch = require_torch()
-        a = np.asarray(x, dtype=np.float64)
-        if a.shape != (self.dim,):
-            raise ValueError(f"x must have shape ({self.dim},), got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError("x contains NaN or inf")
-        return torch.as_tensor(a, dtype=self.dtype)
+        return self._vector(x, "x")
 
     def _unflatten(self, t) -> dict:
         return {s.name: t[s.start : s.stop].reshape(s.shape) for s in self._slots}
@@ -222,7 +217,7 @@ class TorchObjective:
 
     def _vector(self, v, name: str):
         torch = require_torch()
-        a = np.asarray(v, dtype=np.float64)
+        a = as_real_array(v, name)  # ragged lists, dicts, strings, complex: named TypeError
         if a.shape != (self.dim,):
             raise ValueError(f"{name} must have shape ({self.dim},), got {a.shape}")
         if not np.all(np.isfinite(a)):

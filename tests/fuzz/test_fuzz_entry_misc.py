@@ -122,8 +122,10 @@ def _backward(m):
 
 @fuzz_settings(40)
 @given(
-    # no huge m: bn_symbols(10**20) exhausts the memory (see the xfail case below)
-    st.one_of(st.integers(1, 3), st.sampled_from([0, -1, 2.0, "3", None, True, np.int64(2)])),
+    st.one_of(
+        st.integers(1, 3),
+        st.sampled_from([0, -1, 2.0, "3", None, True, np.int64(2), 10**4, 10**20]),
+    ),
     st.integers(0, 2**16),
     st.floats(1e-3, 1.0),
 )
@@ -184,11 +186,8 @@ def test_paper_dx_of_a_non_symbol_set():
     expect_valid_or_named_error(paper_dx, ["sym"], "abc")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="symbolic/algebra.py: bn_symbols has no size limit: m = 10**4 runs for minutes, 10**20 exhausts the memory",
-)
 def test_bn_symbols_refuses_a_huge_batch():
+    """m = 10**4 ran for minutes and 10**20 exhausted the memory before the size limit."""
     from bntheory.symbolic.algebra import bn_symbols
 
     class _Timeout(BaseException):  # not an Exception: no library handler swallows it
@@ -206,6 +205,18 @@ def test_bn_symbols_refuses_a_huge_batch():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0.0)
         signal.signal(signal.SIGALRM, old)
+    with pytest.raises(ValueError, match="max_m"):
+        bn_symbols(10**20)
+
+
+def test_bn_symbols_limit_is_overridable():
+    from bntheory.symbolic.algebra import MAX_M, bn_symbols
+
+    with pytest.raises(ValueError, match=f"m = {MAX_M + 1}"):
+        bn_symbols(MAX_M + 1)
+    sym = bn_symbols(MAX_M + 1, max_m=MAX_M + 1)
+    assert len(sym.x) == MAX_M + 1 and len(sym.u) == MAX_M
+    expect_valid_or_named_error(bn_symbols, ["max_m"], 3, max_m="a")
 
 
 # ---------------------------------------------------------------------- result classes
@@ -275,7 +286,7 @@ def test_torch_objective(data):
             float_arrays((d,), elements=st.floats(-3, 3)),
             st.sampled_from([(d + 1,), (0,)]).flatmap(float_arrays),
             float_arrays((d,)),
-            st.sampled_from([None, "abc", 3.0, []]),  # junk; ragged/dict: see the xfail case
+            st.sampled_from([None, "abc", 3.0, [], [[1.0, 2.0], [3.0]], {"a": 1}]),
         )
     )
     names = ["x", "v", "theta"]
@@ -301,9 +312,9 @@ def test_quiet_warnings_filter_is_in_force():
         warnings.warn("x", RuntimeWarning, stacklevel=1)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="torch/objective.py: a ragged list or a dict for x gives an unnamed error"
-)
 @pytest.mark.parametrize("x", [[[1.0, 2.0], [3.0]], {"a": 1}])
 def test_torch_objective_with_a_ragged_or_dict_x(x):
-    expect_valid_or_named_error(_torch_objective().loss, ["x"], x)
+    with pytest.raises(TypeError, match="x must be"):
+        _torch_objective().loss(x)
+    with pytest.raises(TypeError, match="v must be"):
+        _torch_objective().hvp(np.zeros(_torch_objective().dim), x)

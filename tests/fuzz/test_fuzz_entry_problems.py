@@ -180,7 +180,10 @@ def test_kohler_rho_and_least_squares_accessors(d, data):
         assert math.isclose(rho, ref, rel_tol=1e-9, abs_tol=1e-12 * abs(nb.rho_star))
         assert math.isfinite(gap) and gap >= -1e-9 * abs(nb.rho_star)
         assert math.isclose(rho - nb.rho_star, gap, rel_tol=1e-6, abs_tol=1e-9 * abs(nb.rho_star))
-        assert np.all(np.isfinite(gr))
+        if gr is None:  # refused only when grad rho(w) = grad rho(wu) / max|w| is out of range
+            assert np.max(np.abs(nb.grad_rho(wu))) / np.max(np.abs(w)) > 1e307
+        else:
+            assert np.all(np.isfinite(gr))
     assert np.allclose(np.sort(nb.eigenvalues), np.linalg.eigvalsh(S), rtol=1e-9)
     assert math.isclose(nb.L, np.linalg.eigvalsh(S)[-1], rel_tol=1e-9)
     assert math.isclose(nb.mu, np.linalg.eigvalsh(S)[0], rel_tol=1e-6)
@@ -409,3 +412,19 @@ def test_halfspace_hessian_effective_conditioning_and_from_operator(d, data):
         )
     err = WOverflowError("w: too large")
     assert isinstance(err, ValueError) and isinstance(err, OverflowError) and "w" in repr(err)
+
+
+def test_grad_rho_at_a_tiny_w_is_a_named_error():
+    """grad rho(w) has size ~1/|w|: at w = [0, 5e-324] it returned -inf (a silent overflow)."""
+    from bntheory.problems import LeastSquares, Normalized
+
+    n = Normalized(LeastSquares(np.diag([1.0, 3.0]), [1.0, 0.5], 2.0))
+    with pytest.raises(ValueError, match="w is too small"):
+        n.grad_rho([0.0, 5e-324])
+    # still representable: grad rho(c w) = grad rho(w) / c (rho is scale invariant)
+    w = np.array([0.3, 1.0])
+    assert np.allclose(n.grad_rho(1e-300 * w) * 1e-300, n.grad_rho(w), rtol=1e-12)
+    # independent reference: the closed form of Kohler et al. (2019), Sec. 3, S = diag(1, 3)
+    S, u = np.diag([1.0, 3.0]), np.array([1.0, 0.5])
+    uw, n2 = u @ w, w @ S @ w
+    assert np.allclose(n.grad_rho(w), -2 * uw / n2 * u + 2 * uw**2 / n2**2 * (S @ w), rtol=1e-12)
