@@ -19,7 +19,8 @@ changes that. ``passes`` is the time over one streaming read+write of the array
 (``np.multiply(x, 1.0001, out=buf)``).
 
 ``--before FILE`` also times the ``batch_norm_forward`` / ``batch_norm_backward`` of another
-copy of the module (e.g. the previous ``bn.py`` from ``git show``) in the same rounds.
+copy of the module or package (e.g. the previous ``bntheory/bn/`` copied from
+``git show``/``git archive``) in the same rounds.
 
 Run: ``python benchmarks/bench_bn.py [--before OLD_BN.py] [--rounds 15] [--no-record]``.
 """
@@ -45,8 +46,15 @@ SHAPES = [((64, 64, 32, 32), np.float32), ((256, 4096), np.float64), ((32, 64), 
 
 
 def _load(path: str):
-    """Import a copy of the BN module from a file path."""
-    spec = importlib.util.spec_from_file_location("bn_before", path)
+    """Import a copy of the BN module from a file path, or of the BN package from a
+    directory (e.g. a copy of the previous ``bntheory/bn/``)."""
+    if os.path.isdir(path):
+        init = os.path.join(path, "__init__.py")
+        spec = importlib.util.spec_from_file_location(
+            "bn_before", init, submodule_search_locations=[path]
+        )
+    else:
+        spec = importlib.util.spec_from_file_location("bn_before", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules["bn_before"] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)

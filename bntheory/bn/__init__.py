@@ -22,7 +22,8 @@ Layout
 ``bntheory.bn`` is a package: :mod:`bntheory.bn._train` (Algorithm 1 and its backward
 pass), :mod:`bntheory.bn._inference` (Algorithm 2: population statistics, folded affine
 map), :mod:`bntheory.bn._module` (the :class:`BatchNorm` layer) and
-:mod:`bntheory.bn._common` (validation and per-channel reductions). Import from
+:mod:`bntheory.bn._common` (validation and per-channel reductions) and
+:mod:`bntheory.bn._dense` (the training-mode kernels for ``(N, C)`` input). Import from
 ``bntheory.bn``; the submodules are an implementation detail.
 """
 

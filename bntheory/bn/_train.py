@@ -14,6 +14,14 @@ by block: the operations that follow one another on the same data (centring and 
 squares; rescaling ``x_hat`` and forming ``y``; the two backward reductions; the four
 updates of ``dx`` and its check) run on one cache-resident block before the next. The
 arithmetic, and so every result bit, is that of the plain whole-array NumPy expressions.
+
+Input with one value per sample and channel (``(N, C)``, or spatial sizes all 1) takes the
+kernels of :mod:`bntheory.bn._dense` instead: BLAS column sums, blocks of whole rows with
+per-channel vectors applied as block-sized tiles, ``x - mean`` kept instead of ``x_hat``
+(which :attr:`BNCache.x_hat` forms on first access) and ``1/sqrt(var + eps)`` folded into
+the coefficients of ``y`` and ``dx``. There the checks are read from the statistics too:
+``var @ inv_std`` is finite iff both are (``0 * inf`` is NaN), and ``dbeta @ dgamma``
+likewise; only when such a test fails are the arrays examined to name the problem.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _dense
 from ._common import (
     F32_MAX,
     F64_MAX,
@@ -30,6 +39,7 @@ from ._common import (
     all_finite,
     as_float_array,
     blocked_sums,
+    bshape,
     centered_moments,
     channel_dot,
     channel_sum,
@@ -42,14 +52,18 @@ from ._common import (
 __all__ = ["BNCache", "batch_norm_backward", "batch_norm_forward"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class BNCache:
     """What the backward pass needs: the normalized input and ``1/sqrt(var + eps)``.
 
     Attributes
     ----------
     x_hat : ndarray
-        Normalized input, shape of ``x``.
+        Normalized input, shape of ``x`` (read-only property; for ``(N, C)`` input it is
+        formed from :attr:`centered` on first access and kept).
+    centered : ndarray or None
+        ``x - mean`` (shape and dtype of ``x``) when the forward pass kept it instead of
+        ``x_hat`` (input with one value per sample and channel), else None.
     inv_std : ndarray
         ``1 / sqrt(sigma_B^2 + eps)`` per channel (float64).
     gamma : ndarray
@@ -61,13 +75,23 @@ class BNCache:
     eps : float
     """
 
-    x_hat: Array = field(repr=False)
+    centered: Array | None = field(repr=False)
     inv_std: Array
     gamma: Array
     mean: Array
     var: Array
     m: int
     eps: float
+    _x_hat: Array | None = field(default=None, repr=False)
+
+    @property
+    def x_hat(self) -> Array:
+        """Normalized input ``(x - mean) / sqrt(var + eps)``, shape and dtype of ``x``."""
+        if self._x_hat is None:
+            xc = self.centered
+            inv = self.inv_std.astype(xc.dtype).reshape(bshape(xc))
+            object.__setattr__(self, "_x_hat", xc * inv)
+        return self._x_hat
 
 
 #: Inputs of at least this many values check for gamma = 1, beta = 0 and k = 1 and skip the
@@ -124,6 +148,25 @@ def _normalize_affine(x_hat: Array, inv_std: Array, gamma: Array, beta: Array) -
     return y
 
 
+def _stat_error(x: Array, mean: Array, var: Array, inv_std: Array | None, eps: float) -> None:
+    """Raise the named error for non-finite or unusable batch statistics (the slow path,
+    taken only when a cheap test of the statistics failed; returns if all is well)."""
+    if not all_finite(mean, var):
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or inf")
+        raise ValueError("x: values too large, the batch variance overflows")
+    if eps == 0.0 and var.min() <= 0:
+        bad = int(np.flatnonzero(var <= 0)[0])
+        raise ValueError(
+            "eps=0 requires a positive batch variance in every channel; "
+            f"channel {bad} of x is constant"
+        )
+    if inv_std is not None and not all_finite(inv_std):
+        raise ValueError(
+            "x: batch variance too small for eps (1/sqrt(var + eps) overflows); increase eps"
+        )
+
+
 def batch_norm_forward(
     x: object, gamma: object, beta: object, eps: float = 1e-5
 ) -> tuple[Array, BNCache]:
@@ -176,35 +219,42 @@ def batch_norm_forward(
             for p, name in ((gamma, "gamma"), (beta, "beta")):
                 if not np.isfinite(p).all():
                     raise ValueError(f"{name} contains NaN or inf")
-        mean, x_hat, var = _centred(x, m)
-        if not all_finite(mean, var):
-            if not np.isfinite(x).all():
-                raise ValueError("x contains NaN or inf")
-            raise ValueError("x: values too large, the batch variance overflows")
-        if eps == 0.0 and var.min() <= 0:
-            bad = int(np.flatnonzero(var <= 0)[0])
-            raise ValueError(
-                "eps=0 requires a positive batch variance in every channel; "
-                f"channel {bad} of x is constant"
-            )
-        inv_std = 1.0 / np.sqrt(var + eps)
-        if not all_finite(inv_std):
-            raise ValueError(
-                "x: batch variance too small for eps (1/sqrt(var + eps) overflows); increase eps"
-            )
-        y = _normalize_affine(x_hat, inv_std, gamma, beta)
+        if m == x.shape[0]:  # one value per sample and channel: the (N, C) kernels
+            y, xc, mean, var, inv_std, scale = _dense.forward(x.reshape(m, C), gamma, beta, m, eps)
+            # var finite => mean and x finite (a NaN/inf in x or an overflow of the mean
+            # makes the centred values and so var non-finite); var @ inv_std is finite iff
+            # both are (0 * inf = NaN; the products are at most sqrt(var))
+            if not math.isfinite(float(var @ inv_std)):
+                _stat_error(x, mean, var, inv_std, eps)
+            y, xc = y.reshape(x.shape), xc.reshape(x.shape)
+            cache = BNCache(xc, inv_std, gamma, mean, var, m, eps)
+            f32_scale_ok = True
+            if x.dtype == np.float32:  # x_hat (formed on demand) must fit float32 too
+                if float(inv_std.max()) > F32_MAX:
+                    raise ValueError("gamma and beta: the output gamma * x_hat + beta overflows")
+                f32_scale_ok = bool(np.isfinite(scale).all())
+        else:
+            mean, x_hat, var = _centred(x, m)
+            if not all_finite(mean, var):
+                _stat_error(x, mean, var, None, eps)
+            if eps == 0.0 and var.min() <= 0:
+                _stat_error(x, mean, var, None, eps)
+            inv_std = 1.0 / np.sqrt(var + eps)
+            if not all_finite(inv_std):
+                _stat_error(x, mean, var, inv_std, eps)
+            y = _normalize_affine(x_hat, inv_std, gamma, beta)
+            cache = BNCache(None, inv_std, gamma, mean, var, m, eps, x_hat)
+            f32_scale_ok = x.dtype != np.float32 or float(inv_std.max()) <= F32_MAX
         # |x_hat| <= sqrt(m) exactly (a channel's squares sum to m var / (var + eps)); the
         # factor 2 covers round-off. Within the bound y cannot overflow: no pass over y.
-        # (For float32 x the bound needs 1/sqrt(var + eps) to fit float32: with var = 0 and
-        # a tiny eps it does not, and 0 * inf is NaN.)
+        # (For float32 x the bound needs gamma / sqrt(var + eps), or 1/sqrt(var + eps),
+        # to fit float32: with var = 0 and a tiny eps it does not, and 0 * inf is NaN.)
         f32 = x.dtype == np.float32
         bound = math.sqrt(gg) * 2.0 * math.sqrt(m) + math.sqrt(bb)
-        safe = bound < (F32_MAX if f32 else F64_MAX)
-        if f32 and safe:
-            safe = float(inv_std.max()) <= F32_MAX
+        safe = bound < (F32_MAX if f32 else F64_MAX) and f32_scale_ok
         if not safe and not np.isfinite(y).all():
             raise ValueError("gamma and beta: the output gamma * x_hat + beta overflows")
-    return y, BNCache(x_hat, inv_std, gamma, mean, var, m, eps)
+    return y, cache
 
 
 def _dy_sums(dy: Array, x_hat: Array) -> tuple[Array, Array]:
@@ -300,7 +350,7 @@ def batch_norm_backward(dy: object, cache: BNCache) -> tuple[Array, Array, Array
         raise TypeError(
             f"cache must be the BNCache returned by batch_norm_forward, got {type(cache).__name__}"
         )
-    x_hat = cache.x_hat
+    x_hat = cache.centered if cache.centered is not None else cache.x_hat
     dtype = x_hat.dtype
     dy_in = dy
     dy = as_float_array(dy, "dy", check_finite=False)
@@ -310,11 +360,30 @@ def batch_norm_backward(dy: object, cache: BNCache) -> tuple[Array, Array, Array
     with np.errstate(all="ignore"):
         # a float64 dy too large for a float32 x becomes inf in the cast, caught below
         dy = dy.astype(dtype, copy=False)
-        dbeta, dgamma = _dy_sums(dy, x_hat)
-        if not all_finite(dbeta, dgamma):
-            raise _dy_error(dy_in, dy, dtype)
-        k = cache.gamma.astype(np.float64) * cache.inv_std
-        dx, finite = _dx(dy, x_hat, k, dgamma, dbeta, m)
+        xc = cache.centered
+        if xc is not None:  # (N, C) kernels, from x - mean: 1/sqrt(var + eps) folded in
+            n, C = xc.shape[0], xc.shape[1]
+            dy2, xc2 = dy.reshape(n, C), xc.reshape(n, C)
+            dbeta, dot = _dense.backward_sums(dy2, xc2)
+            inv = cache.inv_std
+            dgamma = dot * inv
+            # finite iff both are (0 * inf = NaN), barring an overflow of the products
+            if not math.isfinite(float(dbeta @ dgamma)) and not all_finite(dbeta, dgamma):
+                raise _dy_error(dy_in, dy, dtype)
+            k = cache.gamma * inv  # float64 (gamma has the dtype of x)
+            km = k * (1.0 / m)
+            a, b = km * inv, km * dbeta
+            a *= -dgamma
+            if dtype != np.float64:
+                a, k, b = a.astype(dtype), k.astype(dtype), b.astype(dtype)
+            dx, finite = _dense.backward_dx(dy2, xc2, a, k, b)
+            dx = dx.reshape(xc.shape)
+        else:
+            dbeta, dgamma = _dy_sums(dy, x_hat)
+            if not all_finite(dbeta, dgamma):
+                raise _dy_error(dy_in, dy, dtype)
+            k = cache.gamma.astype(np.float64) * cache.inv_std
+            dx, finite = _dx(dy, x_hat, k, dgamma, dbeta, m)
         if not finite:
             raise ValueError(
                 "dy: the input gradient overflows (dy or gamma / sqrt(var + eps) too large)"
