@@ -550,9 +550,12 @@ CLAIMS = [
             "95% t-intervals over seeds",
         ),
         stability_note=(
-            "full mode, master seeds 0-4: inconclusive on four, refuted on one: after "
-            "training the per-seed gradient profiles scatter widely (early layers of some "
-            "BN nets freeze), so the intervals sit across the thresholds"
+            "full mode, master seeds 0-4: inconclusive on all five (with the BN kernels "
+            "before issue 13's, inconclusive on four and refuted on one): after training "
+            "the per-seed gradient profiles scatter widely (early layers of some BN nets "
+            "freeze; one seed-4 net ends 10^-68 from its input), so the intervals sit across "
+            "the thresholds, and a change of round-off alone moves the trained means (tanh "
+            "with BN at seed 0: +1.52 before the kernel change, -0.45 after)"
         ),
         quick_note=(
             "quick trains 5 SGD steps at width 16 on 128 images (full: 60 steps, width 32, "
