@@ -298,3 +298,71 @@ def test_worker_init_binds_workers_to_the_parent_and_ignores_sigint():
         sigterm = ex.submit(signal.getsignal, signal.SIGTERM).result()
         parent = ex.submit(os.getppid).result()
     assert sigint == signal.SIG_IGN and sigterm == signal.SIG_DFL and parent == os.getpid()
+
+
+def _complete(path: Path) -> bool:
+    """Whether a file the experiments write is whole: JSON parses, a PNG ends in its IEND
+    chunk, a PDF in ``%%EOF``."""
+    data = path.read_bytes()
+    if path.suffix == ".json":
+        try:
+            json.loads(data)
+        except ValueError:
+            return False
+        return True
+    if path.suffix == ".png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+    if path.suffix == ".pdf":
+        return data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    return True
+
+
+@pytest.mark.slow  # eight real runs of up to ~4 s each
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_real_entry_points_at_random_moments(tmp_path, sig):
+    """A real experiment (``bntheory run``) and a real ledger run with two workers
+    (``bntheory verify --jobs 2``), each killed at four moments drawn at random (seeded):
+    no process of the family survives, every file written is whole, and after SIGTERM no
+    temporary is left (after ``kill -9`` one may be, under its unique hidden name, and the
+    next write to the folder removes it once stale)."""
+    from bntheory._io import _TMP_RE
+
+    rng = __import__("random").Random(1234 + int(sig))
+    commands = {
+        "run": lambda d: ["run", "lr_insensitivity", "--quick", "--out", str(d)],
+        "verify": lambda d: [
+            "verify", "--quick", "--only", "forward-pass", "--jobs", "2",
+            "--json", str(d / "ledger.json"), "--markdown", str(d / "ledger.md"),
+        ],
+    }  # fmt: skip
+    for name, args in commands.items():
+        for k in range(4):
+            out = tmp_path / f"{name}{k}"
+            out.mkdir()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bntheory", *args(out)],
+                env=_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            family: set[int] = set()
+            t_kill = time.monotonic() + rng.uniform(0.3, 4.0)
+            while time.monotonic() < t_kill and proc.poll() is None:
+                family |= _descendants(proc.pid)
+                time.sleep(0.02)
+            if proc.poll() is None:
+                proc.send_signal(sig)
+            _, err = proc.communicate(timeout=60)
+            if sig == signal.SIGTERM and proc.returncode not in (0,):
+                assert proc.returncode == 143, (name, k, proc.returncode, err)
+                assert len(err.strip().splitlines()) <= 1, err
+            _assert_all_end(family)
+            for f in out.rglob("*"):
+                if not f.is_file():
+                    continue
+                if _TMP_RE.match(f.name):
+                    assert sig == signal.SIGKILL, f"temporary left after SIGTERM: {f}"
+                    continue
+                assert _complete(f), f"partial file {f} ({name}, kill {k})"
