@@ -9,8 +9,8 @@ re-raised as :class:`WriteError`, whose one-line message names the file. Tempora
 naming older than :data:`STALE_SECONDS` (left by a process killed with ``kill -9``) are
 removed on the next write into their folder (once per folder and process).
 
-The canonical JSON codec (:func:`encode`, :func:`decode`, :func:`canonical_json`) is the one
-behind sweep cell files and cache keys: sorted keys, no spaces, numpy arrays stored as tagged
+The canonical JSON codec (:func:`encode`, :func:`decode`, :func:`canonical_json`; defined in
+:mod:`bntheory._codec`, re-exported here) is the one behind sweep cell files and cache keys: sorted keys, no spaces, numpy arrays stored as tagged
 lists that come back with their dtype and shape; float64 survives the round trip exactly
 (shortest round-trip ``repr``).
 """
@@ -24,11 +24,13 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bntheory._codec import canonical_json, decode, dumps_canonical, encode
 
 __all__ = [
     "STALE_SECONDS",
@@ -97,7 +99,17 @@ def clean_stale_temporaries(folder: str | Path, max_age: float = STALE_SECONDS) 
     -------
     int
         Number of files removed. Errors (a vanished file, a read-only folder) are ignored.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``max_age`` is not a real number, or is NaN or negative (a negative age would
+        remove the live temporaries of concurrent writers).
     """
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max_age must be a number of seconds, got {type(max_age).__name__}")
+    if not max_age >= 0:
+        raise ValueError(f"max_age must be >= 0 seconds, got {max_age!r}")
     now = time.time()
     removed = 0
     try:
@@ -122,6 +134,13 @@ def _write_error(exc: OSError, path: Path) -> WriteError:
     return WriteError(exc.errno or errno.EIO, f"cannot write {str(path)!r}: {reason}", str(path))
 
 
+def _as_path(path: object) -> Path:
+    """``Path(path)``, or a TypeError naming ``path`` for anything but a str or path-like."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    return Path(path)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically.
 
@@ -142,8 +161,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     WriteError
         The file could not be written (full disk, read-only folder, missing folder); the
         message is one line naming the file. The target is left unchanged.
+    TypeError
+        ``path`` is not a str or path-like, or ``data`` is not bytes-like.
     """
-    path = Path(path)
+    path = _as_path(path)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
     folder = str(path.parent.resolve()) if path.parent.exists() else str(path.parent)
     if folder not in _CLEANED:
         _CLEANED.add(folder)
@@ -188,8 +211,23 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> P
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    TypeError
+        ``text`` is not a str (or ``path`` not a path).
+    ValueError
+        Unknown ``encoding``, or ``text`` not encodable in it.
     """
-    return atomic_write_bytes(path, text.encode(encoding))
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    try:
+        data = text.encode(encoding)
+    except LookupError:
+        raise ValueError(f"encoding {encoding!r} is not a known text encoding") from None
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"text cannot be encoded as {encoding!r}: {exc}") from None
+    return atomic_write_bytes(path, data)
 
 
 def write_json(
@@ -219,8 +257,18 @@ def write_json(
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` holds a value JSON cannot represent (message names ``obj``).
+    ValueError
+        ``obj`` holds NaN or an infinity and ``allow_nan`` is False (message names ``obj``).
     """
-    text = json.dumps(obj, indent=indent, allow_nan=allow_nan)
+    try:
+        text = json.dumps(obj, indent=indent, allow_nan=allow_nan)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"obj cannot be written as JSON to {str(path)!r}: {exc}") from None
     return atomic_write_text(path, text + ("\n" if newline else ""))
 
 
@@ -274,126 +322,3 @@ def file_lock(path: str | Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-# --------------------------------------------------------------------------- canonical codec
-def encode(obj: Any, where: str = "value") -> Any:
-    """Turn ``obj`` into plain JSON types; numpy arrays become tagged dicts.
-
-    Parameters
-    ----------
-    obj : Any
-        Dicts (string keys), lists, tuples, strings, numbers, booleans, None, numpy scalars
-        and numpy arrays (bool, integer, float or complex).
-    where : str
-        What ``obj`` is, for error messages.
-
-    Returns
-    -------
-    Any
-        The encoded value (tuples become lists, numpy scalars Python numbers).
-
-    Raises
-    ------
-    TypeError
-        A value that cannot be encoded, naming ``where``.
-    """
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (int, float)):
-        # bool already handled; np.float64 is a float subclass -> plain float
-        return float(obj) if isinstance(obj, float) else int(obj)
-    if isinstance(obj, np.generic):
-        if isinstance(obj, np.complexfloating):
-            return encode(np.asarray(obj), where)
-        return encode(obj.item(), where)
-    if isinstance(obj, np.ndarray):
-        kind = obj.dtype.kind
-        if kind in "biuf":
-            return {"__ndarray__": obj.tolist(), "dtype": obj.dtype.str, "shape": list(obj.shape)}
-        if kind == "c":
-            return {
-                "__ndarray__": obj.real.tolist(),
-                "imag": obj.imag.tolist(),
-                "dtype": obj.dtype.str,
-                "shape": list(obj.shape),
-            }
-        raise TypeError(f"{where}: numpy array of dtype {obj.dtype} is not supported")
-    if isinstance(obj, Mapping):
-        out = {}
-        for k, v in obj.items():
-            if not isinstance(k, str):
-                raise TypeError(f"{where}: dict keys must be strings, got {k!r}")
-            if k == "__ndarray__":
-                raise TypeError(f"{where}: dict key '__ndarray__' is reserved")
-            out[k] = encode(v, where)
-        return out
-    if isinstance(obj, (list, tuple)):
-        return [encode(v, where) for v in obj]
-    raise TypeError(
-        f"{where}: value of type {type(obj).__name__} is not JSON-able "
-        "(use numbers, strings, booleans, None, lists, dicts or numpy arrays)"
-    )
-
-
-def decode(obj: Any) -> Any:
-    """Inverse of :func:`encode`: tagged dicts become numpy arrays of their dtype and shape.
-
-    Parameters
-    ----------
-    obj : Any
-        Parsed JSON.
-
-    Returns
-    -------
-    Any
-        The value with arrays restored.
-    """
-    if isinstance(obj, dict):
-        if "__ndarray__" in obj:
-            dtype = np.dtype(obj["dtype"])
-            shape = tuple(obj["shape"])
-            if dtype.kind == "c":
-                arr = np.asarray(obj["__ndarray__"], dtype=np.float64) + 1j * np.asarray(
-                    obj["imag"], dtype=np.float64
-                )
-                return arr.astype(dtype).reshape(shape)
-            return np.asarray(obj["__ndarray__"], dtype=dtype).reshape(shape)
-        return {k: decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode(v) for v in obj]
-    return obj
-
-
-def dumps_canonical(obj: Any) -> str:
-    """Canonical JSON text of already encoded data: sorted keys, no spaces, ASCII.
-
-    Parameters
-    ----------
-    obj : Any
-        Plain JSON data (the output of :func:`encode`).
-
-    Returns
-    -------
-    str
-        The text; NaN and infinities are written as ``NaN``/``Infinity``.
-    """
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
-
-
-def canonical_json(obj: Any, where: str = "params") -> str:
-    """``dumps_canonical(encode(obj, where))``: the text hashed into cache keys.
-
-    Parameters
-    ----------
-    obj : Any
-        A value :func:`encode` accepts.
-    where : str
-        What ``obj`` is, for error messages.
-
-    Returns
-    -------
-    str
-        The canonical JSON text.
-    """
-    return dumps_canonical(encode(obj, where))

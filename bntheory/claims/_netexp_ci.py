@@ -39,11 +39,21 @@ def paired_ratio_ci(
         ``{name: geometric-mean ratio or nan, name + "_bad_pairs": count, ...}``.
     intervals : dict
         ``{name: (lo, hi)}``; empty when the value is nan.
+
+    Raises
+    ------
+    ValueError
+        ``numerator`` and ``denominator`` not paired 1-D samples of one length.
     """
     from bntheory.claims.stats import log_ratio_ci
 
     a = np.asarray(numerator, dtype=float)
     b = np.asarray(denominator, dtype=float)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(
+            f"numerator and denominator must be paired 1-D samples, got shapes {a.shape} "
+            f"and {b.shape}"
+        )
     good = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
     bad = int(a.size - good.sum())
     if bad > max_bad_fraction * a.size or good.sum() < 2:
@@ -98,16 +108,28 @@ def spearman_ci(
     Returns
     -------
     values : dict
-        ``{name: rho, name + "_n": n}`` (rho nan when a sample is not finite).
+        ``{name: rho, name + "_n": n}`` (rho nan when a sample is not finite or constant).
     intervals : dict
         ``{name: (lo, hi)}``; empty when rho is nan.
+
+    Raises
+    ------
+    ValueError
+        Unpaired or too short samples, ``level`` outside (0, 1).
+    TypeError
+        ``level`` not a real number.
     """
     from scipy import stats
 
+    from bntheory.claims.stats import _level
+
+    level = _level(level)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1 or x.size < 4:
         raise ValueError("x and y must be paired 1-D samples of at least 4 values")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return {name: float("nan"), f"{name}_n": float(x.size)}, {}
+    if np.all(x == x[0]) or np.all(y == y[0]):  # no ranking: rho undefined (SciPy would warn)
         return {name: float("nan"), f"{name}_n": float(x.size)}, {}
     rho = float(stats.spearmanr(x, y)[0])
     z = np.arctanh(np.clip(rho, -0.999999, 0.999999))

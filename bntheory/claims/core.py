@@ -146,7 +146,11 @@ class Outcome:
             raise ValueError("verdict must not be ERROR: the runner assigns it when a check raises")
         if not isinstance(self.measured, str):
             raise TypeError("measured must be a str")
-        clean = {str(k): _clean_value(v) for k, v in dict(self.numbers).items()}
+        try:
+            numbers = dict(self.numbers)
+        except (TypeError, ValueError):
+            raise TypeError("numbers must be a mapping of names to numbers") from None
+        clean = {str(k): _clean_value(v, f"numbers[{k!r}]") for k, v in numbers.items()}
         object.__setattr__(self, "numbers", clean)
 
     def to_dict(self) -> dict[str, object]:

@@ -129,11 +129,25 @@ def render_explain(template: str, numbers: dict) -> str:
     ------
     KeyError
         Naming a field of ``template`` that is not among ``numbers``.
+    ValueError
+        Naming ``template`` when it is malformed (unbalanced braces, a positional field,
+        a format spec the value does not accept).
+    TypeError
+        ``template`` not a str.
     """
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a str, got {type(template).__name__}")
     try:
-        return _Values().vformat(template, (), dict(numbers))
+        numbers = dict(numbers)
+    except (TypeError, ValueError):
+        raise TypeError(f"numbers must be a mapping, got {type(numbers).__name__}") from None
+    try:
+        return _Values().vformat(template, (), numbers)
     except KeyError as exc:
         raise KeyError(f"explain template names {exc.args[0]!r}, not a measured value") from None
+    except (IndexError, AttributeError, ValueError, TypeError) as exc:
+        # a positional field, an attribute/index of a number, a bad format spec
+        raise ValueError(f"template {template!r:.80}: {type(exc).__name__}: {exc}") from None
 
 
 def _verdict(c: dict) -> str:

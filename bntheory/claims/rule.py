@@ -9,9 +9,11 @@ the docstring of :mod:`bntheory.claims.core`, which re-exports everything here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+
+import numpy as np
 
 __all__ = [
     "EVIDENCE",
@@ -44,9 +46,29 @@ class Verdict(str, Enum):
         return self.value
 
 
-def _clean_number(x) -> float | None:
+def _float(x, what: str) -> float:
+    """``float(x)``; a TypeError naming ``what`` when ``x`` is not a real number (an int too
+    large for a float becomes inf)."""
+    if isinstance(x, (str, bytes, complex, np.complexfloating)):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.40}")
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__}") from None
+
+
+def _pair(x, what: str) -> tuple[float, float]:
+    """``(float(lo), float(hi))`` of a pair; a TypeError naming ``what`` for anything else."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, (Sequence, np.ndarray)) or len(x) != 2:
+        raise TypeError(f"{what} must be a pair (lo, hi), got {x!r:.60}")
+    return _float(x[0], what), _float(x[1], what)
+
+
+def _clean_number(x, what: str = "value") -> float | None:
     """Round to 10 significant digits (stable JSON across BLAS reductions); NaN/inf -> None."""
-    x = float(x)
+    x = _float(x, what)
     if not math.isfinite(x):
         return None
     return float(f"{x:.10g}")
@@ -98,15 +120,18 @@ class Predicate:
             raise ValueError("quantity must be a non-empty str")
         if self.op not in OPS:
             raise ValueError(f"op must be one of {OPS}, got {self.op!r}")
-        if self.tol < 0 or self.rtol < 0 or not math.isfinite(self.tol + self.rtol):
+        tol, rtol = _float(self.tol, "tol"), _float(self.rtol, "rtol")
+        if tol < 0 or rtol < 0 or not math.isfinite(tol + rtol):
             raise ValueError("tol and rtol must be finite and non-negative")
         if self.op == "in":
-            lo, hi = self.value  # type: ignore[misc]
-            if not float(lo) <= float(hi):
+            lo, hi = _pair(self.value, "value of 'in'")
+            if not lo <= hi:
                 raise ValueError(f"value of 'in' must be (lo, hi) with lo <= hi, got {self.value}")
-            object.__setattr__(self, "value", (float(lo), float(hi)))
+            object.__setattr__(self, "value", (lo, hi))
         elif self.op != "is":
-            if isinstance(self.value, (str, bool)) or not math.isfinite(float(self.value)):
+            if isinstance(self.value, (str, bool)) or not math.isfinite(
+                _float(self.value, f"value of {self.op!r}")
+            ):
                 raise ValueError(f"value of {self.op!r} must be a finite number")
             object.__setattr__(self, "value", float(self.value))
 
@@ -267,10 +292,10 @@ class SourceFact:
         object.__setattr__(self, "values", dict(self.values))
 
 
-def _clean_value(x):
+def _clean_value(x, what: str = "value"):
     if isinstance(x, (str, bool)) or x is None:
         return x
-    return _clean_number(x)
+    return _clean_number(x, what)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,13 +327,17 @@ class Measurement:
     def __post_init__(self) -> None:
         if not isinstance(self.measured, str):
             raise TypeError("measured must be a str")
-        object.__setattr__(
-            self, "values", {str(k): _clean_value(v) for k, v in dict(self.values).items()}
-        )
+        try:
+            vals_in, ivs_in = dict(self.values), dict(self.intervals)
+        except (TypeError, ValueError):
+            raise TypeError("values and intervals must be mappings of names") from None
+        vals = {str(k): _clean_value(v, f"values[{k!r}]") for k, v in vals_in.items()}
+        object.__setattr__(self, "values", vals)
         iv = {}
-        for k, (lo, hi) in dict(self.intervals).items():
+        for k, pair in ivs_in.items():
             if k not in self.values:
                 raise ValueError(f"interval {k!r} has no value of the same name")
+            lo, hi = _pair(pair, f"intervals[{k!r}]")
             iv[str(k)] = (_clean_number(lo), _clean_number(hi))
         object.__setattr__(self, "intervals", iv)
 

@@ -112,7 +112,16 @@ def claim_rng(claim_id: str, seed: int) -> np.random.Generator:
     -------
     numpy.random.Generator
         ``default_rng(SeedSequence([seed, crc32(claim_id)]))``.
+
+    Raises
+    ------
+    TypeError
+        ``claim_id`` not a str.
+    ValueError
+        ``seed`` not a non-negative int.
     """
+    if not isinstance(claim_id, str):
+        raise TypeError(f"claim_id must be a str, got {type(claim_id).__name__}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(claim_id.encode())]))

@@ -36,6 +36,9 @@ _RUN_CACHE: ContextVar[str | None] = ContextVar("bntheory_claims_run_cache", def
 
 #: Number of independent seeds of a multi-seed measurement: quick 3, full 10.
 N_SEEDS = {True: 3, False: 10}
+#: Largest number of seeds :func:`measurement_seeds` and :func:`subseeds` spawn (a bigger
+#: request is a typo that would otherwise hang in ``SeedSequence.spawn``).
+MAX_SEEDS = 100_000
 
 
 def measurement_seeds(
@@ -56,12 +59,18 @@ def measurement_seeds(
     rng : numpy.random.Generator
         Source of the seeds outside a ledger run.
     n : int, optional
-        The claim's pre-registered number of seeds (positive); default ``N_SEEDS[quick]``.
+        The claim's pre-registered number of seeds (``1..MAX_SEEDS``); default
+        ``N_SEEDS[quick]``.
 
     Returns
     -------
     tuple of int
         ``n`` independent integer seeds.
+
+    Raises
+    ------
+    ValueError
+        Empty ``key``, or ``n`` not an int in ``[1, MAX_SEEDS]``.
     """
     if not isinstance(key, str) or not key:
         raise ValueError("key must be a non-empty str")
@@ -72,8 +81,8 @@ def measurement_seeds(
         ss = np.random.SeedSequence([int(master), zlib.crc32(key.encode())])
     if n is None:
         n = N_SEEDS[bool(quick)]
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SEEDS:
+        raise ValueError(f"n must be a positive int <= {MAX_SEEDS}, got {n!r}")
     return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(int(n)))
 
 
@@ -219,7 +228,17 @@ def subseeds(seed: int, n: int) -> list[int]:
     -------
     list of int
         The child seeds.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``seed`` not a non-negative int, ``n`` not an int in ``[0, MAX_SEEDS]``.
     """
+    for value, name, hi in ((seed, "seed", None), (n, "n", MAX_SEEDS)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 0 or (hi is not None and value > hi):
+            raise ValueError(f"{name} must be in [0, {hi or 'inf'}], got {value}")
     return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(int(seed)).spawn(n)]
 
 

@@ -27,7 +27,14 @@ def finite_or_none(x: float) -> float | None:
     float or None
         ``float(x)``, None when it is NaN or infinite.
     """
-    x = float(x)
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"x must be a real number, got {type(x).__name__}")
+    try:
+        x = float(x)
+    except OverflowError:  # an int beyond the float range is not finite
+        return None
+    except (TypeError, ValueError):
+        raise TypeError(f"x must be a real number, got {type(x).__name__}") from None
     return x if math.isfinite(x) else None
 
 

@@ -54,6 +54,13 @@ def seeds(seed: int, n: int) -> list[int]:
     list of int
         ``n`` seeds spawned from ``SeedSequence(seed)``.
     """
+    for value, name in ((seed, "seed"), (n, "n")):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 0 or (name == "n" and value > 100_000):
+            raise ValueError(
+                f"{name} must be in [0, {'100000' if name == 'n' else 'inf'}], got {value}"
+            )
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
@@ -110,11 +117,18 @@ def loglog_slope(x: ArrayLike, y: ArrayLike) -> float:
     Returns
     -------
     float
-        The slope; NaN with fewer than two usable pairs.
+        The slope; NaN with fewer than two usable pairs or a single abscissa.
+
+    Raises
+    ------
+    ValueError
+        ``x`` and ``y`` of different shapes.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
     ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if ok.sum() < 2:
+    if ok.sum() < 2 or np.all(x[ok] == x[ok][0]):  # one abscissa: no slope (polyfit warns)
         return float("nan")
     return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])

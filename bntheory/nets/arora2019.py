@@ -59,7 +59,7 @@ def arora_scale_invariance(
     lr : float
         Learning rate ``eta``.
     steps : int
-        Number of GD steps.
+        Number of GD steps; the run stops early (shorter arrays) when a step overflows.
 
     Returns
     -------
@@ -85,16 +85,23 @@ def arora_scale_invariance(
     for _ in range(steps):
         theta = net.get_flat()
         _, g = net.loss_and_grad(X, Y)
-        o, d = 0.0, 0.0
-        new = theta - lr * g
-        for k in layers:
-            s = spec[k]
-            W, G, W2 = (a[s.slice].reshape(s.shape) for a in (theta, g, new))
-            nw, ng = np.linalg.norm(W, axis=0), np.linalg.norm(G, axis=0)
-            dots = np.abs(np.sum(W * G, axis=0))
-            o = max(o, float(np.max(dots / np.maximum(nw * ng, 1e-300))))
-            lhs = np.sum(W2 * W2, axis=0)
-            d = max(d, float(np.max(np.abs(lhs - nw**2 - lr**2 * ng**2) / lhs)))
+        os_, ds = [0.0], [0.0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = theta - lr * g
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(new))):
+            break  # diverged: the run stops here (as the torch twin's), no warning, no NaN
+        with np.errstate(all="ignore"):  # an overflow is caught just below
+            for k in layers:
+                s = spec[k]
+                W, G, W2 = (a[s.slice].reshape(s.shape) for a in (theta, g, new))
+                nw, ng = np.linalg.norm(W, axis=0), np.linalg.norm(G, axis=0)
+                dots = np.abs(np.sum(W * G, axis=0))
+                os_.append(float(np.max(dots / np.maximum(nw * ng, 1e-300))))
+                lhs = np.sum(W2 * W2, axis=0)
+                ds.append(float(np.max(np.abs(lhs - nw**2 - (lr * lr) * ng**2) / lhs)))
+        if not (np.all(np.isfinite(os_)) and np.all(np.isfinite(ds))):
+            break  # a norm overflowed: the step diverged
+        o, d = max(os_), max(ds)
         orth.append(o)
         ident.append(d)
         net.set_flat(new)

@@ -168,7 +168,10 @@ def relative_loss_change(
     RelativeLossChange
     """
     net = check_net(net)
-    alphas = np.asarray(alphas, dtype=float)
+    try:
+        alphas = np.asarray(alphas, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"alphas must be a 1-D array of step sizes, got {alphas!r:.60}") from None
     if alphas.ndim != 1 or np.any(alphas <= 0) or np.any(~np.isfinite(alphas)):
         raise ValueError("alphas must be a 1-D array of positive step sizes")
     theta = net.get_flat()

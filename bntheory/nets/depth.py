@@ -46,7 +46,7 @@ def permutation_invariant_data(n: int) -> tuple[Array, Array, str]:
     Parameters
     ----------
     n : int
-        Number of images (>= 2).
+        Number of images (>= 2, at most the training set's size: ``ValueError`` otherwise).
 
     Returns
     -------
@@ -65,6 +65,8 @@ def permutation_invariant_data(n: int) -> tuple[Array, Array, str]:
             d = None
     if d is None:
         d = data.load_digits_split()
+    if n > len(d.X_train):
+        raise ValueError(f"n must be <= {len(d.X_train)} (the {name} training images), got {n}")
     X = np.ascontiguousarray(d.X_train[:n], dtype=np.float64)
     y = np.asarray(d.Y_train[:n])
     X.flags.writeable = False

@@ -64,7 +64,7 @@ class NetObjective:
         -------
         ndarray (dim,)
         """
-        return self.net.loss_and_grad_flat(x, self.X, self.Y)[1]
+        return self.net.loss_and_grad_flat(self.net.check_vector(x, "x"), self.X, self.Y)[1]
 
     def loss_and_grad(self, x: Array) -> tuple[float, Array]:
         """Loss and gradient at ``x``.
@@ -77,7 +77,7 @@ class NetObjective:
         -------
         tuple of (float, ndarray (dim,))
         """
-        return self.net.loss_and_grad_flat(x, self.X, self.Y)
+        return self.net.loss_and_grad_flat(self.net.check_vector(x, "x"), self.X, self.Y)
 
     def hvp(self, x: Array, v: Array) -> Array:
         """Exact Hessian-vector product at ``x``.
@@ -90,6 +90,7 @@ class NetObjective:
         -------
         ndarray (dim,)
         """
+        x, v = self.net.check_vector(x, "x"), self.net.check_vector(v, "v")
         return self.net.hvp_flat(x, self.X, self.Y, v)
 
     def hessian(self, x: Array) -> Array:
@@ -105,5 +106,6 @@ class NetObjective:
         """
         if self.dim > 4000:
             raise ValueError(f"hessian: dim = {self.dim} is too large for a dense Hessian")
+        x = self.net.check_vector(x, "x")
         H = np.column_stack([self.hvp(x, e) for e in np.eye(self.dim)])
         return 0.5 * (H + H.T)

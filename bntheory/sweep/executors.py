@@ -15,6 +15,7 @@ SIGTERM) the pool is terminated instead of drained.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -62,7 +63,16 @@ def pin_blas_threads(n: int = 1) -> None:
     Returns
     -------
     None
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``n`` is not an int, or is < 1 (nothing is changed then).
     """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n must be an int (threads), got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1 (threads), got {n}")
     for var in BLAS_ENV_VARS:
         os.environ[var] = str(int(n))
     try:

@@ -43,7 +43,7 @@ def load_cell(path: Path, key: str) -> tuple[Any, Any] | None:
     try:
         text = path.read_text(encoding="utf-8")
         doc = json.loads(text)
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return None
     if not isinstance(doc, dict) or doc.get("key") != key or doc.get("format") != FORMAT_VERSION:
         return None
@@ -55,7 +55,7 @@ def load_cell(path: Path, key: str) -> tuple[Any, Any] | None:
         return None
     try:
         return (json.loads(payload), doc.get("elapsed"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -176,7 +176,14 @@ def write_metadata(out_dir: Path, run: dict[str, Any]) -> None:
     Returns
     -------
     None
+
+    Raises
+    ------
+    TypeError
+        ``run`` is not a dict with a ``run_id`` entry.
     """
+    if not isinstance(run, dict) or "run_id" not in run:
+        raise TypeError(f"run must be a dict with a 'run_id' entry, got {run!r:.80}")
     path = out_dir / "metadata.json"
     with file_lock(out_dir / ".metadata.lock"):
         runs: list[Any] = []
@@ -184,7 +191,11 @@ def write_metadata(out_dir: Path, run: dict[str, Any]) -> None:
             old = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(old, dict) and isinstance(old.get("runs"), list):
                 runs = old["runs"]
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # unreadable: start a new list
             pass
-        runs = [r for r in runs if r.get("run_id") != run["run_id"]] + [run]
+        # a hand-edited or foreign file may hold entries that are not dicts: keep them as
+        # they are, and replace only the dict of this run
+        runs = [
+            r for r in runs if not (isinstance(r, dict) and r.get("run_id") == run["run_id"])
+        ] + [run]
         atomic_write_text(path, json.dumps({"runs": runs, "last": run}, indent=1, allow_nan=True))

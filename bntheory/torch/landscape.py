@@ -120,10 +120,26 @@ def _check_count(value, name: str) -> int:
 
 
 def _check_grid(s_grid) -> np.ndarray:
-    s = np.asarray(s_grid, dtype=float)
+    try:
+        s = np.asarray(s_grid, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"s_grid must be a 1-D array of positive numbers, got {s_grid!r:.60}"
+        ) from None
     if s.ndim != 1 or s.size < 1 or np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ValueError("s_grid must be a non-empty 1-D array of positive multipliers")
     return s
+
+
+def _check_point(x, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` as a float array of the objective's flat shape (errors name ``x``)."""
+    try:
+        out = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"x must be an array of numbers, got {type(x).__name__}") from None
+    if out.shape != shape:
+        raise ValueError(f"x must have shape {shape} (the flat parameters), got {out.shape}")
+    return out
 
 
 def landscape_at(
@@ -153,10 +169,15 @@ def landscape_at(
     -------
     LandscapePoint
         Non-finite probes are ``inf`` (never NaN, never an exception).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming ``lr``, ``s_grid`` or ``x`` (wrong shape, not numbers).
     """
     lr = _check_positive(lr, "lr")
     s = _check_grid(s_grid)
-    x = obj.x0 if x is None else np.asarray(x, dtype=float)
+    x = obj.x0 if x is None else _check_point(x, obj.x0.shape)
     L, g = loss_grad if loss_grad is not None else safe_loss_and_grad(obj, x)
     if g is None:
         inf = np.full(s.size, np.inf)

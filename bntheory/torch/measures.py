@@ -162,6 +162,13 @@ def gradient_growth(
     if window is None:
         win = (0, max(n - 1, 1))
     else:
+        if (
+            isinstance(window, (str, bytes))
+            or not isinstance(window, (tuple, list))
+            or len(window) != 2
+            or not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) for w in window)
+        ):
+            raise TypeError(f"window must be a pair of ints (lo, hi), got {window!r}")
         win = (int(window[0]), int(window[1]))
         if not (0 <= win[0] < win[1] <= max(n - 1, 1)):
             raise ValueError(f"window must satisfy 0 <= lo < hi <= {n - 1}, got {window}")

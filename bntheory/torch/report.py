@@ -10,7 +10,7 @@ for the whole vector, an SLQ spectral density.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -117,7 +117,8 @@ class BNModeReport:
         ax.set_xlabel("Hessian eigenvalue")
         ax.set_ylabel("SLQ density")
         ax.set_yscale("log")
-        ax.legend()
+        if self.densities:  # no curve, no legend (matplotlib would warn)
+            ax.legend()
         fig.tight_layout()
         return fig
 
@@ -167,6 +168,8 @@ def bn_mode_report(
     """
     from bntheory.measures import hessian_operator, hutchinson_trace, slq_density, top_eigenvalues
 
+    if isinstance(modes, (str, bytes)) or not isinstance(modes, Iterable):
+        raise TypeError(f"modes must be a tuple of BN modes {BN_MODES}, got {modes!r}")
     modes = tuple(dict.fromkeys(("train", *modes)))
     for m in modes:
         if m not in BN_MODES:

@@ -197,9 +197,21 @@ def selfcheck(
     SelfCheckReport
         Relative errors of the train-mode loss, gradient and HVPs (and of the eval-mode
         loss), ``passed`` when all are at most ``tol``, and the twin MLP.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``model`` or ``loss_fn`` (unsupported), ``n_vectors`` (not an int in
+        ``[1, 1000]``: 0 would check no Hessian-vector product) or ``tol``.
     """
     from bntheory.nets import MLP
 
+    if isinstance(n_vectors, bool) or not isinstance(n_vectors, (int, np.integer)):
+        raise TypeError(f"n_vectors must be an int, got {type(n_vectors).__name__}")
+    if not 1 <= n_vectors <= 1000:
+        raise ValueError(f"n_vectors must be in [1, 1000], got {n_vectors}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     spec = _parse(model)
     name, c = _loss(loss_fn, spec["sizes"][-1])
     net = MLP(

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bntheory.status import Status
-from bntheory.torch.landscape import S_GRID, _check_count, _check_positive, landscape_at
+from bntheory.torch.landscape import (
+    S_GRID,
+    _check_count,
+    _check_grid,
+    _check_positive,
+    landscape_at,
+)
 from bntheory.torch.objective import BN_MODES, Batch, ParamSelection, TorchObjective
 
 if TYPE_CHECKING:
@@ -152,11 +158,25 @@ def warm_lanczos(
     -------
     (float, ndarray, int)
         The Ritz value, the unit Ritz vector and the number of products used.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming ``v0`` (wrong length, zero, not finite), ``tol`` or ``max_matvecs``.
     """
     from bntheory.measures import lanczos
 
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0, got {tol!r}")
+    max_matvecs = _check_count(max_matvecs, "max_matvecs")
     d = op.shape[0]
-    v, used, m = np.asarray(v0, dtype=float), 0, 8
+    try:
+        v, used, m = np.asarray(v0, dtype=float), 0, 8
+    except (TypeError, ValueError):
+        raise TypeError(f"v0 must be an array of numbers, got {type(v0).__name__}") from None
+    top = np.max(np.abs(v)) if v.size and np.all(np.isfinite(v)) else 0.0
+    if top > 0:  # scale-free start: a huge or tiny v0 would over/underflow its norm
+        v = v / top
     while True:
         res = lanczos(op, min(m, d), v0=v, return_basis=True)
         n = res.alphas.size
@@ -189,7 +209,7 @@ class Tracker:
     params : optional
         Parameter selection (:class:`TorchObjective`).
     n_probes : int
-        Hutchinson probes per trace (0: no trace).
+        Hutchinson probes per trace (0: no trace; else at least 2, for its standard error).
     landscape : bool
         Also measure Santurkar et al.'s landscape along the gradient.
     s_grid : sequence of float
@@ -225,16 +245,19 @@ class Tracker:
             isinstance(n_probes, bool)
             or not isinstance(n_probes, (int, np.integer))
             or n_probes < 0
+            or n_probes == 1  # a trace's standard error needs two probes
         ):
-            raise ValueError(f"n_probes must be an int >= 0, got {n_probes!r}")
+            raise ValueError(f"n_probes must be 0 or an int >= 2, got {n_probes!r}")
         if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
             raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
         self.model, self.loss_fn = model, loss_fn
         self.lr = _check_positive(lr, "lr")
         self.every = _check_count(every, "every")
         self.bn, self.params, self.n_probes = bn, params, int(n_probes)
-        self.landscape, self.s_grid = bool(landscape), tuple(s_grid)
+        self.landscape, self.s_grid = bool(landscape), tuple(_check_grid(s_grid))
         self.threshold = (2.0 + 2.0 * float(momentum)) / self.lr
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1:
+            raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")
         self.tol = float(tol)
         self._gen = np.random.default_rng(rng)
         self._calls = 0

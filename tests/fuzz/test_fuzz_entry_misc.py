@@ -267,6 +267,9 @@ def _torch_objective():
     torch = pytest.importorskip("torch")
     from bntheory.torch import TorchObjective
 
+    # one intra-op thread, as tests/torch/conftest.py: on a loaded 2-core machine two threads
+    # make each tiny Hessian-vector product ~100x slower (F11's measurement)
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3), torch.nn.Tanh(), torch.nn.Linear(3, 1)
