@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from bntheory.sweep.seeding import MAX_SEEDS, spawn_seeds
+
 __all__ = [
     "N_SEEDS",
     "SHARED_WAIT",
@@ -36,9 +38,7 @@ _RUN_CACHE: ContextVar[str | None] = ContextVar("bntheory_claims_run_cache", def
 
 #: Number of independent seeds of a multi-seed measurement: quick 3, full 10.
 N_SEEDS = {True: 3, False: 10}
-#: Largest number of seeds :func:`measurement_seeds` and :func:`subseeds` spawn (a bigger
-#: request is a typo that would otherwise hang in ``SeedSequence.spawn``).
-MAX_SEEDS = 100_000
+# MAX_SEEDS (from bntheory.sweep.seeding): the most seeds measurement_seeds and subseeds spawn
 
 
 def measurement_seeds(
@@ -234,12 +234,7 @@ def subseeds(seed: int, n: int) -> list[int]:
     TypeError, ValueError
         ``seed`` not a non-negative int, ``n`` not an int in ``[0, MAX_SEEDS]``.
     """
-    for value, name, hi in ((seed, "seed", None), (n, "n", MAX_SEEDS)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 0 or (hi is not None and value > hi):
-            raise ValueError(f"{name} must be in [0, {hi or 'inf'}], got {value}")
-    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(int(seed)).spawn(n)]
+    return spawn_seeds(seed, n)
 
 
 def one_blas_thread() -> AbstractContextManager:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from bntheory.sweep.seeding import spawn_seeds
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -54,14 +56,7 @@ def seeds(seed: int, n: int) -> list[int]:
     list of int
         ``n`` seeds spawned from ``SeedSequence(seed)``.
     """
-    for value, name in ((seed, "seed"), (n, "n")):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 0 or (name == "n" and value > 100_000):
-            raise ValueError(
-                f"{name} must be in [0, {'100000' if name == 'n' else 'inf'}], got {value}"
-            )
-    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+    return spawn_seeds(seed, n)
 
 
 def band(

@@ -19,7 +19,43 @@ import numpy as np
 
 from bntheory._io import canonical_json
 
-__all__ = ["cell_key", "cell_seed", "fn_name"]
+__all__ = ["MAX_SEEDS", "cell_key", "cell_seed", "fn_name", "spawn_seeds"]
+
+#: Largest number of seeds :func:`spawn_seeds` spawns (a bigger request is a typo that would
+#: otherwise hang in ``SeedSequence.spawn``).
+MAX_SEEDS = 100_000
+
+
+def spawn_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent integer seeds spawned from ``seed`` (``SeedSequence(seed).spawn``).
+
+    The one implementation behind the claims' :func:`bntheory.claims.seeding.subseeds` and
+    the experiments' seeds, so that a claim and the experiment behind its figure draw the
+    same networks.
+
+    Parameters
+    ----------
+    seed : int
+        Parent seed (>= 0).
+    n : int
+        Number of child seeds, ``0..MAX_SEEDS``.
+
+    Returns
+    -------
+    list of int
+        The child seeds (the first 32-bit word of each child's state).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``seed`` not a non-negative int, ``n`` not an int in ``[0, MAX_SEEDS]``.
+    """
+    for value, name, hi in ((seed, "seed", None), (n, "n", MAX_SEEDS)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 0 or (hi is not None and value > hi):
+            raise ValueError(f"{name} must be in [0, {hi or 'inf'}], got {value}")
+    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(int(seed)).spawn(int(n))]
 
 
 def fn_name(fn: Callable[..., Any]) -> str:
