@@ -214,6 +214,8 @@ class BatchNorm:
         mean, var : ndarray, shape (num_features,)
             Population mean and unbiased population variance.
         """
+        if isinstance(batches, (str, bytes)) or not isinstance(batches, Iterable):
+            raise TypeError(f"batches must be an iterable of arrays, got {type(batches).__name__}")
         batches = list(batches)
         for k, b in enumerate(batches):
             self._check_channels(check_x(b, f"batches[{k}]"))

@@ -126,6 +126,8 @@ def _jacobian_gram(Ws: Sequence[Array], X: Array) -> tuple[Array, Array]:
         h = np.where(masks[-1], z, 0.0)
         hs.append(h)
     a = (h @ Ws[-1])[:, 0]
+    if not np.isfinite(a).all():  # before output_norm_jacobian, which would blame its "a"
+        raise ValueError("X, Ws: the network output overflows float64 (rescale X or Ws)")
     T = X.shape[0]
     K = np.zeros((T, T))
     delta = np.ones((T, 1))  # d a / d a for the output layer

@@ -289,6 +289,7 @@ class MLP(MLPDerivatives, InputChecks, DropoutMasks):
         -------
         ndarray
         """
+        layer = check_int(layer, "layer", 0)  # a list or an array: a named error, not "unhashable"
         if layer not in self.bn_layers:
             raise ValueError(f"layer {layer} has no BN")
         return self.batchnorms[layer].gamma
