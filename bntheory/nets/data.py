@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bntheory._checks import as_generator
+from bntheory._checks import as_generator, as_real
 from bntheory.nets._dataset import (
     CACHE_ENV,
     DATA_ENV,
@@ -217,6 +217,7 @@ def load_digits_split(
         ``ImportError``, so no caller's ``except ImportError`` can silently substitute
         another data set under the name "digits".
     """
+    test_fraction = as_real(test_fraction, "test_fraction")  # None, str: a named TypeError
     if not (0.0 < test_fraction < 1.0):
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     try:

@@ -157,6 +157,10 @@ def protocol_label(*, quick: bool, steps: int, batch: int, data: Dataset) -> str
     -------
     str
     """
+    if not (isinstance(quick, (bool, np.bool_)) or (isinstance(quick, int) and quick in (0, 1))):
+        raise TypeError(f"quick must be a bool, got {type(quick).__name__} {quick!r:.20}")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a Dataset, got {type(data).__name__}")
     if quick:
         return QUICK_LABEL
     full = (
