@@ -11,12 +11,12 @@ cells finish, nor on the other cells of the grid.
 from __future__ import annotations
 
 import hashlib
-import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from bntheory._checks import as_int
 from bntheory._io import canonical_json
 
 __all__ = ["MAX_SEEDS", "cell_key", "cell_seed", "fn_name", "spawn_seeds"]
@@ -50,12 +50,9 @@ def spawn_seeds(seed: int, n: int) -> list[int]:
     TypeError, ValueError
         ``seed`` not a non-negative int, ``n`` not an int in ``[0, MAX_SEEDS]``.
     """
-    for value, name, hi in ((seed, "seed", None), (n, "n", MAX_SEEDS)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 0 or (hi is not None and value > hi):
-            raise ValueError(f"{name} must be in [0, {hi or 'inf'}], got {value}")
-    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(int(seed)).spawn(int(n))]
+    seed = as_int(seed, "seed", minimum=0)
+    n = as_int(n, "n", minimum=0, maximum=MAX_SEEDS)
+    return [int(c.generate_state(1)[0]) for c in np.random.SeedSequence(seed).spawn(n)]
 
 
 def fn_name(fn: Callable[..., Any]) -> str:
@@ -122,14 +119,8 @@ def _checked(params: object, seed_index: object, root_entropy: object) -> tuple[
     """``(dict(params), seed_index, root_entropy)`` checked (errors name the argument)."""
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a mapping of parameter names to values, got {params!r}")
-    out = []
-    for value, name in ((seed_index, "seed_index"), (root_entropy, "root_entropy")):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 0:
-            raise ValueError(f"{name} must be >= 0, got {value}")
-        out.append(int(value))
-    return dict(params), out[0], out[1]
+    seed_index = as_int(seed_index, "seed_index", minimum=0)
+    return dict(params), seed_index, as_int(root_entropy, "root_entropy", minimum=0)
 
 
 def _params_word(params: Mapping[str, Any]) -> int:
