@@ -115,3 +115,15 @@ def fuzz_settings(max_examples: int):
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+
+def assert_no_nan_fields(result, *, arrays_only: bool = True) -> None:
+    """No NaN in the float fields of a dataclass result: its float ndarrays, or with
+    ``arrays_only=False`` every field NumPy reads as floats (scalars and lists too)."""
+    for name in getattr(result, "__dataclass_fields__", {}):
+        v = getattr(result, name)
+        if arrays_only and not isinstance(v, np.ndarray):
+            continue
+        v = np.asarray(v)
+        if v.dtype.kind == "f":
+            assert not np.any(np.isnan(v)), name

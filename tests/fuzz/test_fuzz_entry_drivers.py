@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz._harness import (
     any_array_like,
+    assert_no_nan_fields,
     expect_valid_or_named_error,
     fuzz_settings,
     ints_any,
@@ -68,10 +69,7 @@ def test_landscape_and_ics_probes(seed, lr, steps, batch_size):
         if got is None:
             continue
         assert repr(got)
-        for f in getattr(got, "__dataclass_fields__", {}):
-            v = getattr(got, f)
-            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-                assert not np.any(np.isnan(v)), f
+        assert_no_nan_fields(got)
 
 
 @fuzz_settings(30)

@@ -18,7 +18,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ._harness import expect_valid_or_named_error, fuzz_settings, scalars_any, spd_matrices
+from ._harness import (
+    assert_no_nan_fields,
+    expect_valid_or_named_error,
+    fuzz_settings,
+    scalars_any,
+    spd_matrices,
+)
 
 _counts = st.one_of(st.integers(1, 3), st.sampled_from([0, -1, 2.5, True, None, "3"]))
 _lrs = st.one_of(st.floats(1e-3, 0.5), st.sampled_from([0.0, -1.0, float("nan")]), scalars_any)
@@ -187,10 +193,7 @@ def test_arora_scale_invariance(lr, steps):
     )
     if got is None:
         return
-    for f in got.__dataclass_fields__:
-        v = getattr(got, f)
-        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-            assert not np.any(np.isnan(v)), f
+    assert_no_nan_fields(got)
 
 
 @fuzz_settings(20)
@@ -210,10 +213,7 @@ def test_relative_loss_change(alphas):
     got = expect_valid_or_named_error(relative_loss_change, ["alphas"], net, X, Y, alphas)
     if got is None:
         return
-    for f in got.__dataclass_fields__:
-        v = getattr(got, f)
-        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-            assert not np.any(np.isnan(v)), f
+    assert_no_nan_fields(got)
 
 
 @fuzz_settings(10)
@@ -264,10 +264,7 @@ def test_yang_gradient_rate(activation, width, depth):
         rng=0,
     )
     if got is not None:
-        for f in got.__dataclass_fields__:
-            v = np.asarray(getattr(got, f))
-            if v.dtype.kind == "f":
-                assert not np.any(np.isnan(v)), f
+        assert_no_nan_fields(got, arrays_only=False)
 
 
 @fuzz_settings(5)
@@ -306,10 +303,7 @@ def test_depth_profile_small():
     from bntheory.nets.depth import depth_profile
 
     got = depth_profile("tanh", True, 3, 6, steps=2, lr=0.1, batch_size=8, n_train=16, rng=0)
-    for f in got.__dataclass_fields__:
-        v = np.asarray(getattr(got, f))
-        if v.dtype.kind == "f":
-            assert not np.any(np.isnan(v)), f
+    assert_no_nan_fields(got, arrays_only=False)
 
 
 # ---------------------------------------------------------------------- data-set helpers

@@ -19,7 +19,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ._harness import expect_valid_or_named_error, fuzz_settings, ints_any, scalars_any
+from ._harness import (
+    assert_no_nan_fields,
+    expect_valid_or_named_error,
+    fuzz_settings,
+    ints_any,
+    scalars_any,
+)
 
 torch = pytest.importorskip("torch", reason="bntheory[torch] extra not installed")
 nn = torch.nn
@@ -418,10 +424,7 @@ def test_santurkar_landscape_and_ics(lr, steps, batch_size, every, which):
     if got is None:
         return
     assert got.status in ("completed", "diverged")
-    for f in got.__dataclass_fields__:
-        v = getattr(got, f)
-        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-            assert not np.any(np.isnan(v)), f
+    assert_no_nan_fields(got)
 
 
 # ---------------------------------------------------------------------- layers, report
