@@ -10,6 +10,10 @@ shortcut for the initial gamma = 1, beta = 0 applies). It is compared with
   stricter reference), and
 * ``autograd``: ``torch.nn.functional.batch_norm`` + ``Tensor.backward``, what a user calls.
 
+With numba installed (extra ``fast``), ``numba`` is the same call inside
+``bntheory.bn.use_kernels("numba")`` (the compiled ``(N, C)`` kernels; input with spatial
+axes takes the NumPy kernels either way).
+
 Timing: the implementations are timed in turn within every round (interleaved), and the
 best round of each is kept, so that a busy machine slows all of them alike and the ratios
 stay comparable. The default clock is the calling thread's CPU time (``--clock cpu``), which
@@ -28,6 +32,7 @@ Run: ``python benchmarks/bench_bn.py [--before OLD_BN.py] [--rounds 15] [--no-re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
@@ -62,18 +67,26 @@ def _load(path: str):
 
 
 def _interleaved(
-    fns: dict[str, Callable[[], object]], rounds: int, number: int, clock: Callable[[], float]
+    fns: dict[str, Callable[[], object]],
+    rounds: int,
+    number: int,
+    clock: Callable[[], float],
+    contexts: dict[str, Callable[[], contextlib.AbstractContextManager]] | None = None,
 ) -> dict:
-    """Best per-call time (s) of each function, timed in turn within every round."""
-    for f in fns.values():
-        f()  # warm-up
+    """Best per-call time (s) of each function, timed in turn within every round (inside
+    ``contexts[name]()``, entered once per round, when given)."""
+    contexts = contexts or {}
+    for name, f in fns.items():
+        with contexts.get(name, contextlib.nullcontext)():
+            f()  # warm-up (and compilation)
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, f in fns.items():
-            t0 = clock()
-            for _ in range(number):
-                f()
-            best[name] = min(best[name], (clock() - t0) / number)
+            with contexts.get(name, contextlib.nullcontext)():
+                t0 = clock()
+                for _ in range(number):
+                    f()
+                best[name] = min(best[name], (clock() - t0) / number)
     return best
 
 
@@ -114,12 +127,16 @@ def bench(shape, dtype, rounds: int, before=None, clock=time.thread_time) -> dic
         torch.nn.functional.batch_norm(xa, None, None, ga, ba, True, 0.1, 1e-5).backward(dyt)
 
     fns = {"bntheory": ours()}
+    contexts = {}
+    if importlib.util.find_spec("numba") is not None:  # the compiled kernels (extra ``fast``)
+        fns["numba"] = ours()
+        contexts["numba"] = lambda: bn.use_kernels("numba")
     if before is not None:
         fns["before"] = ours(before)
     fns["aten"] = aten
     fns["autograd"] = autograd
     number = max(1, int(2e5 // x.size)) if x.size < 2e5 else 2
-    t = _interleaved(fns, rounds, number, clock)
+    t = _interleaved(fns, rounds, number, clock, contexts)
     row = {
         "shape": list(shape),
         "dtype": np.dtype(dtype).name,
@@ -130,6 +147,9 @@ def bench(shape, dtype, rounds: int, before=None, clock=time.thread_time) -> dic
         "ratio_aten": t["bntheory"] / t["aten"],
         "ratio_autograd": t["bntheory"] / t["autograd"],
     }
+    if "numba" in t:
+        row["numba_ratio_aten"] = t["numba"] / t["aten"]
+        row["numba_ratio_autograd"] = t["numba"] / t["autograd"]
     if before is not None:
         row["before_ratio_aten"] = t["before"] / t["aten"]
         row["before_ratio_autograd"] = t["before"] / t["autograd"]
@@ -166,6 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     head = f"{'shape':>17} {'dtype':>7} {'ours ms':>8} {'aten ms':>8} {'autograd':>8} "
     head += f"{'/aten':>6} {'/autograd':>9} {'passes':>6}"
+    if "numba_ms" in rows[0]:
+        head += f" {'numba ms':>8} {'numba/aten':>10} {'numba/autograd':>14}"
     if before is not None:
         head += f" {'before ms':>9} {'before/aten':>11} {'before/autograd':>15}"
     print(head)
@@ -175,6 +197,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['aten_ms']:8.3f} {r['autograd_ms']:8.3f} {r['ratio_aten']:6.2f} "
             f"{r['ratio_autograd']:9.2f} {r['passes']:6.1f}"
         )
+        if "numba_ms" in r:
+            line += (
+                f" {r['numba_ms']:8.3f} {r['numba_ratio_aten']:10.2f} "
+                f"{r['numba_ratio_autograd']:14.2f}"
+            )
         if before is not None:
             line += (
                 f" {r['before_ms']:9.3f} {r['before_ratio_aten']:11.2f} "

@@ -23,7 +23,8 @@ Layout
 pass), :mod:`bntheory.bn._inference` (Algorithm 2: population statistics, folded affine
 map), :mod:`bntheory.bn._module` (the :class:`BatchNorm` layer) and
 :mod:`bntheory.bn._common` (validation and per-channel reductions) and
-:mod:`bntheory.bn._dense` (the training-mode kernels for ``(N, C)`` input). Import from
+:mod:`bntheory.bn._dense` (the training-mode kernels for ``(N, C)`` input; fused compiled
+loops in :mod:`bntheory.bn._numba` with :func:`use_kernels` and the extra ``fast``). Import from
 ``bntheory.bn``; the submodules are an implementation detail.
 """
 
@@ -31,10 +32,12 @@ from __future__ import annotations
 
 from ._common import Array  # noqa: F401  (importable as bntheory.bn.Array, as before)
 from ._inference import FoldedAffine, batch_norm_inference, population_statistics
+from ._kernels import KERNELS, current_kernels, use_kernels
 from ._module import BackwardBeforeForwardError, BatchNorm
 from ._train import BNCache, batch_norm_backward, batch_norm_forward
 
 __all__ = [
+    "KERNELS",
     "BNCache",
     "BackwardBeforeForwardError",
     "BatchNorm",
@@ -42,5 +45,7 @@ __all__ = [
     "batch_norm_backward",
     "batch_norm_forward",
     "batch_norm_inference",
+    "current_kernels",
     "population_statistics",
+    "use_kernels",
 ]

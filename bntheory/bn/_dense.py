@@ -24,13 +24,18 @@ import math
 
 import numpy as np
 
-from ._common import Array
+from ._common import Array, all_finite
 
 F64 = np.dtype(np.float64)
 #: Bytes of one block of rows. Measured on the 2-core machine of benchmarks/bench_bn.py
 #: (1 MiB L2 per core, 32 MiB L3) at (256, 4096) float64: 1 MiB blocks are fastest, 256 KiB
 #: blocks cost 4 % more (Python overhead per block), 2 MiB blocks 50 % more (cache misses).
 BLOCK_BYTES = 1 << 20
+
+
+#: Status codes of :func:`backward`: success, a non-finite ``sum(dy)`` or ``sum(dy * x_hat)``
+#: (then ``dx`` is None), a non-finite ``dx``.
+OK, SUMS_NOT_FINITE, DX_NOT_FINITE = 0, 1, 2
 
 
 @functools.lru_cache(maxsize=16)
@@ -100,11 +105,20 @@ def forward(x: Array, gamma: Array, beta: Array, m: int, eps: float) -> tuple:
     Returns
     -------
     tuple
-        ``(y, xc, mean, var, inv_std, scale)`` with ``xc = x - mean`` in the precision of
-        ``x``, ``mean``, ``var`` (biased) and ``inv_std = 1/sqrt(var + eps)`` in float64
-        and ``scale = gamma * inv_std`` in the precision of ``x``. Non-finite statistics
-        are returned as they are (the caller checks them); ``y`` is then meaningless.
+        ``(y, xc, mean, var, inv_std, scale, gg, bb, vi)`` with ``xc = x - mean`` in the
+        precision of ``x``, ``mean``, ``var`` (biased) and ``inv_std = 1/sqrt(var + eps)``
+        in float64, ``scale = gamma * inv_std`` in the precision of ``x``, and the floats
+        ``gg = gamma @ gamma``, ``bb = beta @ beta`` and ``vi = var @ inv_std`` (the
+        caller's checks). Non-finite statistics are returned as they are (the caller
+        checks them); ``y`` is then meaningless.
     """
+    gg, bb = float(np.dot(gamma, gamma)), float(np.dot(beta, beta))
+    y, xc, mean, var, inv_std, scale = _forward(x, gamma, beta, m, eps)
+    return y, xc, mean, var, inv_std, scale, gg, bb, float(var @ inv_std)
+
+
+def _forward(x: Array, gamma: Array, beta: Array, m: int, eps: float) -> tuple:
+    """:func:`forward` without the scalar checks."""
     dt = x.dtype
     k = _rows(x)
     if not k and dt == F64:  # fewest calls (the sum is divided by m, not summed with
@@ -209,3 +223,40 @@ def backward_dx(dy: Array, xc: Array, a: Array, k_: Array, b: Array) -> tuple[Ar
         _partial_sum(o, sums[i])  # while in cache: any NaN/inf makes the total non-finite
     total = float(np.add.reduce(sums, axis=None))
     return dx, math.isfinite(total) or bool(np.isfinite(dx).all())
+
+
+def backward(dy: Array, xc: Array, gamma: Array, inv_std: Array, m: int) -> tuple:
+    """Backward pass of training-mode BN on 2-D input from ``xc = x - mean``.
+
+    ``dgamma = sum(dy * xc) * inv_std``, ``dbeta = sum(dy)`` and, with
+    ``k = gamma * inv_std``, ``dx = k * (dy - dbeta/m - xc * inv_std * dgamma/m)`` formed as
+    ``xc * a + dy * k - b`` (1/sqrt(var + eps) folded into the coefficients).
+
+    Parameters
+    ----------
+    dy, xc : ndarray, shape (N, C), one dtype
+    gamma : ndarray, shape (C,), that dtype
+    inv_std : ndarray, shape (C,), float64
+    m : int
+        ``N``.
+
+    Returns
+    -------
+    tuple
+        ``(dx, dgamma, dbeta, status)``: ``dx`` in the dtype of ``dy`` (None when
+        ``status`` is :data:`SUMS_NOT_FINITE`), ``dgamma`` and ``dbeta`` in float64,
+        ``status`` one of :data:`OK`, :data:`SUMS_NOT_FINITE`, :data:`DX_NOT_FINITE`.
+    """
+    dbeta, dot = backward_sums(dy, xc)
+    dgamma = dot * inv_std
+    # finite iff both are (0 * inf = NaN), barring an overflow of the products
+    if not math.isfinite(float(dbeta @ dgamma)) and not all_finite(dbeta, dgamma):
+        return None, dgamma, dbeta, SUMS_NOT_FINITE
+    k = gamma * inv_std  # float64 (gamma has the dtype of x)
+    km = k * (1.0 / m)
+    a, b = km * inv_std, km * dbeta
+    a *= -dgamma
+    if dy.dtype != F64:
+        a, k, b = a.astype(dy.dtype), k.astype(dy.dtype), b.astype(dy.dtype)
+    dx, finite = backward_dx(dy, xc, a, k, b)
+    return dx, dgamma, dbeta, OK if finite else DX_NOT_FINITE

@@ -21,7 +21,9 @@ per-channel vectors applied as block-sized tiles, ``x - mean`` kept instead of `
 (which :attr:`BNCache.x_hat` forms on first access) and ``1/sqrt(var + eps)`` folded into
 the coefficients of ``y`` and ``dx``. There the checks are read from the statistics too:
 ``var @ inv_std`` is finite iff both are (``0 * inf`` is NaN), and ``dbeta @ dgamma``
-likewise; only when such a test fails are the arrays examined to name the problem.
+likewise; only when such a test fails are the arrays examined to name the problem. Inside
+:func:`~bntheory.bn.use_kernels` ``("numba")`` the same kernels are fused compiled loops
+(:mod:`bntheory.bn._numba`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _dense
+from . import _dense, _kernels
 from ._common import (
     F32_MAX,
     F64_MAX,
@@ -167,6 +169,15 @@ def _stat_error(x: Array, mean: Array, var: Array, inv_std: Array | None, eps: f
         )
 
 
+def _check_params(gg: float, bb: float, gamma: Array, beta: Array) -> None:
+    """Name a NaN/inf in ``gamma`` or ``beta`` when ``|gamma|^2 + |beta|^2`` is not finite
+    (an overflow of the squares of finite values passes)."""
+    if not math.isfinite(gg + bb):
+        for p, name in ((gamma, "gamma"), (beta, "beta")):
+            if not np.isfinite(p).all():
+                raise ValueError(f"{name} contains NaN or inf")
+
+
 def batch_norm_forward(
     x: object, gamma: object, beta: object, eps: float = 1e-5
 ) -> tuple[Array, BNCache]:
@@ -212,19 +223,18 @@ def batch_norm_forward(
             f"x: expected more than 1 value per channel in training mode, got input shape {x.shape}"
         )
     with np.errstate(all="ignore"):
-        # |gamma|^2 and |beta|^2: finite iff the parameters are (or an overflow, checked
-        # then), and the bound on |y| below
-        gg, bb = float(np.dot(gamma, gamma)), float(np.dot(beta, beta))
-        if not math.isfinite(gg + bb):
-            for p, name in ((gamma, "gamma"), (beta, "beta")):
-                if not np.isfinite(p).all():
-                    raise ValueError(f"{name} contains NaN or inf")
+        # |gamma|^2 and |beta|^2 (gg, bb): finite iff the parameters are (or an overflow,
+        # checked then), and the bound on |y| below
         if m == x.shape[0]:  # one value per sample and channel: the (N, C) kernels
-            y, xc, mean, var, inv_std, scale = _dense.forward(x.reshape(m, C), gamma, beta, m, eps)
+            kern = _kernels.module()
+            y, xc, mean, var, inv_std, scale, gg, bb, vi = kern.forward(
+                x.reshape(m, C), gamma, beta, m, eps
+            )
+            _check_params(gg, bb, gamma, beta)
             # var finite => mean and x finite (a NaN/inf in x or an overflow of the mean
-            # makes the centred values and so var non-finite); var @ inv_std is finite iff
-            # both are (0 * inf = NaN; the products are at most sqrt(var))
-            if not math.isfinite(float(var @ inv_std)):
+            # makes the centred values and so var non-finite); vi = var @ inv_std is finite
+            # iff both are (0 * inf = NaN; the products are at most sqrt(var))
+            if not math.isfinite(vi):
                 _stat_error(x, mean, var, inv_std, eps)
             y, xc = y.reshape(x.shape), xc.reshape(x.shape)
             cache = BNCache(xc, inv_std, gamma, mean, var, m, eps)
@@ -234,6 +244,8 @@ def batch_norm_forward(
                     raise ValueError("gamma and beta: the output gamma * x_hat + beta overflows")
                 f32_scale_ok = bool(np.isfinite(scale).all())
         else:
+            gg, bb = float(np.dot(gamma, gamma)), float(np.dot(beta, beta))
+            _check_params(gg, bb, gamma, beta)
             mean, x_hat, var = _centred(x, m)
             if not all_finite(mean, var):
                 _stat_error(x, mean, var, None, eps)
@@ -364,19 +376,11 @@ def batch_norm_backward(dy: object, cache: BNCache) -> tuple[Array, Array, Array
         if xc is not None:  # (N, C) kernels, from x - mean: 1/sqrt(var + eps) folded in
             n, C = xc.shape[0], xc.shape[1]
             dy2, xc2 = dy.reshape(n, C), xc.reshape(n, C)
-            dbeta, dot = _dense.backward_sums(dy2, xc2)
-            inv = cache.inv_std
-            dgamma = dot * inv
-            # finite iff both are (0 * inf = NaN), barring an overflow of the products
-            if not math.isfinite(float(dbeta @ dgamma)) and not all_finite(dbeta, dgamma):
+            kern = _kernels.module()
+            dx, dgamma, dbeta, status = kern.backward(dy2, xc2, cache.gamma, cache.inv_std, m)
+            if status == _dense.SUMS_NOT_FINITE:
                 raise _dy_error(dy_in, dy, dtype)
-            k = cache.gamma * inv  # float64 (gamma has the dtype of x)
-            km = k * (1.0 / m)
-            a, b = km * inv, km * dbeta
-            a *= -dgamma
-            if dtype != np.float64:
-                a, k, b = a.astype(dtype), k.astype(dtype), b.astype(dtype)
-            dx, finite = _dense.backward_dx(dy2, xc2, a, k, b)
+            finite = status == _dense.OK
             dx = dx.reshape(xc.shape)
         else:
             dbeta, dgamma = _dy_sums(dy, x_hat)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bntheory.bn import use_kernels
 from bntheory.claims.core import (
     _MASTER_SEED,
     _RUN_CACHE,
@@ -160,7 +161,8 @@ def run_claim(
     decision = None
     measurement = None
     try:
-        with one_blas_thread():
+        # the ledger's numbers come from the NumPy BN kernels whatever the caller selected
+        with one_blas_thread(), use_kernels("numpy"):
             got = claim.check(bool(quick), rng)
         if isinstance(got, Measurement):
             if claim.literal is None:

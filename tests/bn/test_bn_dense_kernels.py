@@ -11,15 +11,21 @@ import numpy as np
 import pytest
 
 import bntheory.bn._dense as dense
-from bntheory.bn import BatchNorm, batch_norm_backward, batch_norm_forward
+from bntheory.bn import BatchNorm, batch_norm_backward, batch_norm_forward, use_kernels
 
 
-@pytest.fixture(params=["default", "tiny"])
-def block_bytes(request, monkeypatch):
-    """Default blocks, and 512-byte blocks so that small arrays take the blocked passes."""
+@pytest.fixture(params=["default", "tiny", "numba"])
+def kernels(request, monkeypatch):
+    """The NumPy kernels with default blocks and with 512-byte blocks (so that small arrays
+    take the blocked passes), and the compiled kernels (extra ``fast``)."""
     if request.param == "tiny":
         monkeypatch.setattr(dense, "BLOCK_BYTES", 512)
-    return dense.BLOCK_BYTES
+    if request.param != "numba":
+        yield request.param
+        return
+    pytest.importorskip("numba")
+    with use_kernels("numba"):
+        yield request.param
 
 
 def _reference(x, gamma, beta, eps, dy):
@@ -49,7 +55,7 @@ def _rel(a, ref):
 
 @pytest.mark.parametrize("shape", [(3, 1), (7, 3), (33, 5), (600, 64), (64, 1000), (5, 4, 1, 1)])
 @pytest.mark.parametrize("eps", [0.0, 1e-5])
-def test_float64_matches_reference(shape, eps, block_bytes):
+def test_float64_matches_reference(shape, eps, kernels):
     rng = np.random.default_rng(abs(hash((shape, eps))) % 2**32)
     x = rng.standard_normal(shape) * 3.0 + 10.0
     dy = rng.standard_normal(shape)
@@ -66,7 +72,7 @@ def test_float64_matches_reference(shape, eps, block_bytes):
 
 
 @pytest.mark.parametrize("shape", [(33, 5), (600, 64)])
-def test_float32_matches_reference(shape, block_bytes):
+def test_float32_matches_reference(shape, kernels):
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 3.0 + 2.0).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
@@ -81,7 +87,7 @@ def test_float32_matches_reference(shape, block_bytes):
 
 
 @pytest.mark.parametrize("layout", ["fortran", "strided", "sliced", "dy_only"])
-def test_non_contiguous_match_reference(layout, block_bytes):
+def test_non_contiguous_match_reference(layout, kernels):
     rng = np.random.default_rng(2)
     base, dy = rng.standard_normal((300, 40)), rng.standard_normal((300, 40))
     gamma, beta = rng.standard_normal(40), rng.standard_normal(40)
@@ -116,7 +122,7 @@ def test_non_contiguous_match_reference(layout, block_bytes):
         ("dy_big", 1e308, "dy: the input gradient overflows"),
     ],
 )
-def test_checks_from_statistics_name_the_argument(where, value, match, block_bytes):
+def test_checks_from_statistics_name_the_argument(where, value, match, kernels):
     rng = np.random.default_rng(3)
     x, dy = rng.standard_normal((300, 40)), rng.standard_normal((300, 40))
     if where == "x":
@@ -135,14 +141,14 @@ def test_checks_from_statistics_name_the_argument(where, value, match, block_byt
             batch_norm_backward(dy, cache)
 
 
-def test_zero_variance_channel_with_eps_zero_is_named(block_bytes):
+def test_zero_variance_channel_with_eps_zero_is_named(kernels):
     x = np.random.default_rng(4).standard_normal((300, 40))
     x[:, 11] = 2.5
     with pytest.raises(ValueError, match="channel 11 of x is constant"):
         batch_norm_forward(x, np.ones(40), np.zeros(40), 0.0)
 
 
-def test_last_cache_is_the_public_read_only_view_of_the_forward_pass():
+def test_last_cache_is_the_public_read_only_view_of_the_forward_pass(kernels):
     rng = np.random.default_rng(5)
     bn = BatchNorm(6)
     assert bn.last_cache is None

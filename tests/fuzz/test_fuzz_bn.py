@@ -96,3 +96,58 @@ def test_forward_backward_fuzz_long(inp, seed, dy_scale):
     back = expect_valid_or_named_error(batch_norm_backward, ["dy", "x"], dy, out[1])
     if back is not None:
         assert all_finite(*back)
+
+
+def _named_outcome(fn, names):
+    """``("ok", result)`` or ``("error", message)``: a named ValueError/TypeError only, and
+    no warning (else the harness fails the test)."""
+    try:
+        return "ok", expect_valid_or_named_error(_raise_named(fn), names)
+    except _Named as exc:
+        return "error", str(exc.args[0])
+
+
+class _Named(Exception):
+    """Carries a named error's message out of the harness."""
+
+
+def _raise_named(fn):
+    def call():
+        try:
+            return fn()
+        except (ValueError, TypeError) as exc:
+            raise _Named(str(exc)) from exc
+
+    return call
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bn_inputs(), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 1e150, 1e-150]))
+def test_compiled_kernels_fail_and_succeed_like_numpy_kernels(inp, seed, dy_scale):
+    """Whatever the input, the compiled (N, C) kernels raise the NumPy kernels' error, or
+    both succeed and agree to round-off (finite outputs, no warning)."""
+    pytest.importorskip("numba")
+    from bntheory.bn import use_kernels
+
+    x, gamma, beta, eps = inp
+    with np.errstate(over="ignore"):  # a float32 x makes 1e150 * dy inf: a case to test
+        dy = (dy_scale * np.random.default_rng(seed).standard_normal(x.shape)).astype(x.dtype)
+
+    def run():
+        y, cache = batch_norm_forward(x, gamma, beta, eps)
+        return (y, *batch_norm_backward(dy, cache))
+
+    names = ["x", "gamma", "beta", "eps", "dy"]
+    ref = _named_outcome(run, names)
+    with use_kernels("numba"):
+        got = _named_outcome(run, names)
+    if ref[0] == "error":
+        assert any(n in ref[1] for n in names), f"error does not name an argument: {ref[1]!r}"
+        assert got == ref
+        return
+    assert got[0] == "ok"
+    tol = 1e-9 if x.dtype == np.float64 else 1e-3
+    for a, b in zip(got[1], ref[1], strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype and all_finite(a)
+        scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
+        assert np.all(np.abs(a - b) <= tol * scale)
