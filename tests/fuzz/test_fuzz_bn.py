@@ -151,3 +151,19 @@ def test_compiled_kernels_fail_and_succeed_like_numpy_kernels(inp, seed, dy_scal
         assert a.shape == b.shape and a.dtype == b.dtype and all_finite(a)
         scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
         assert np.all(np.abs(a - b) <= tol * scale)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.text(max_size=8), st.integers(), st.none(), st.floats(), st.binary()))
+def test_use_kernels_names_a_bad_choice(name):
+    """Any object but a known name is a ValueError naming ``name``; the choice in force
+    after the attempt is unchanged."""
+    from bntheory.bn import KERNELS, current_kernels, use_kernels
+
+    if name in KERNELS:
+        return
+    before = current_kernels()
+    with pytest.raises(ValueError, match="name must be one of"):
+        with use_kernels(name):
+            pass
+    assert current_kernels() == before
