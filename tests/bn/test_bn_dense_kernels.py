@@ -1,5 +1,5 @@
-"""The (N, C) kernels of bntheory.bn (bntheory.bn._dense) against a float64 reference written
-here term by term (Ioffe & Szegedy 2015, Algorithm 1 and the Sec. 3 chain rule): whole and
+"""The (N, C) kernels of bntheory.bn (NumPy and compiled) against the float64 reference of
+tests/bn/_reference.py (Ioffe & Szegedy 2015, Algorithm 1 and the Sec. 3 chain rule): whole and
 blocked arrays (tiny blocks force many blocks and a short last block), float32, (N, C, 1, 1)
 input, non-contiguous arrays; the lazily formed x_hat; the checks derived from statistics."""
 
@@ -12,6 +12,8 @@ import pytest
 
 import bntheory.bn._dense as dense
 from bntheory.bn import BatchNorm, batch_norm_backward, batch_norm_forward, use_kernels
+
+from ._reference import bn_reference, rel_error
 
 
 @pytest.fixture(params=["default", "tiny", "numba"])
@@ -28,31 +30,6 @@ def kernels(request, monkeypatch):
         yield request.param
 
 
-def _reference(x, gamma, beta, eps, dy):
-    """Algorithm 1 and the article's chain rule (dL/dx_hat, dL/dvar, dL/dmu), float64."""
-    x, dy = np.asarray(x, np.float64), np.asarray(dy, np.float64)
-    ax = (0,) + tuple(range(2, x.ndim))
-    bs = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    g = np.asarray(gamma, np.float64).reshape(bs)
-    b = np.asarray(beta, np.float64).reshape(bs)
-    m = x.size // x.shape[1]
-    mu = x.mean(axis=ax, keepdims=True)
-    var = ((x - mu) ** 2).mean(axis=ax, keepdims=True)
-    xh = (x - mu) / np.sqrt(var + eps)
-    dxh = dy * g
-    dvar = np.sum(dxh * (x - mu), axis=ax, keepdims=True) * -0.5 * (var + eps) ** -1.5
-    dmu = (
-        np.sum(-dxh / np.sqrt(var + eps), axis=ax, keepdims=True)
-        + dvar * np.sum(-2 * (x - mu), axis=ax, keepdims=True) / m
-    )
-    dx = dxh / np.sqrt(var + eps) + dvar * 2 * (x - mu) / m + dmu / m
-    return g * xh + b, dx, np.sum(dy * xh, axis=ax), np.sum(dy, axis=ax), xh
-
-
-def _rel(a, ref):
-    return float(np.max(np.abs(np.asarray(a, np.float64) - ref)) / np.max(np.abs(ref)))
-
-
 @pytest.mark.parametrize("shape", [(3, 1), (7, 3), (33, 5), (600, 64), (64, 1000), (5, 4, 1, 1)])
 @pytest.mark.parametrize("eps", [0.0, 1e-5])
 def test_float64_matches_reference(shape, eps, kernels):
@@ -62,10 +39,10 @@ def test_float64_matches_reference(shape, eps, kernels):
     gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     y, cache = batch_norm_forward(x, gamma, beta, eps)
     dx, dgamma, dbeta = batch_norm_backward(dy, cache)
-    y_r, dx_r, dg_r, db_r, xh_r = _reference(x, gamma, beta, eps, dy)
+    y_r, dx_r, dg_r, db_r, xh_r = bn_reference(x, gamma, beta, eps, dy)
     for got, ref in [(y, y_r), (dx, dx_r), (dgamma, dg_r), (dbeta, db_r), (cache.x_hat, xh_r)]:
         assert got.shape == ref.shape
-        assert _rel(got, ref) < 1e-13
+        assert rel_error(got, ref) < 1e-13
     # the cache can be used again (nothing is overwritten) and x_hat is kept
     dx2, _, _ = batch_norm_backward(dy, cache)
     assert np.array_equal(dx, dx2) and cache.x_hat is cache.x_hat
@@ -81,9 +58,9 @@ def test_float32_matches_reference(shape, kernels):
     y, cache = batch_norm_forward(x, gamma, beta, 1e-5)
     dx, dgamma, dbeta = batch_norm_backward(dy, cache)
     assert y.dtype == dx.dtype == cache.x_hat.dtype == np.float32
-    y_r, dx_r, dg_r, db_r, xh_r = _reference(x, gamma, beta, 1e-5, dy)
+    y_r, dx_r, dg_r, db_r, xh_r = bn_reference(x, gamma, beta, 1e-5, dy)
     for got, ref in [(y, y_r), (dx, dx_r), (dgamma, dg_r), (dbeta, db_r), (cache.x_hat, xh_r)]:
-        assert _rel(got, ref) < 2e-5
+        assert rel_error(got, ref) < 2e-5
 
 
 @pytest.mark.parametrize("layout", ["fortran", "strided", "sliced", "dy_only"])
@@ -106,9 +83,9 @@ def test_non_contiguous_match_reference(layout, kernels):
         dy_in = np.asfortranarray(dy)
     y, cache = batch_norm_forward(x, gamma, beta, 1e-3)
     dx, dgamma, dbeta = batch_norm_backward(dy_in, cache)
-    y_r, dx_r, dg_r, db_r, _ = _reference(base, gamma, beta, 1e-3, dy)
+    y_r, dx_r, dg_r, db_r, _ = bn_reference(base, gamma, beta, 1e-3, dy)
     for got, ref in [(y, y_r), (dx, dx_r), (dgamma, dg_r), (dbeta, db_r)]:
-        assert _rel(got, ref) < 1e-13
+        assert rel_error(got, ref) < 1e-13
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""bntheory.bn against a straightforward float64 reference written here (no shared code),
+"""bntheory.bn against the straightforward float64 reference of tests/bn/_reference.py,
 on every code path of the blocked implementation: (N, C) and (N, C, *spatial) inputs,
 blocks of whole samples and of channel runs, rows too long to block, non-contiguous
 inputs, float32, eps = 0; and the validity checks that are derived from the statistics
@@ -17,6 +17,8 @@ import bntheory.bn._common as bn_common
 from bntheory.bn import BatchNorm, batch_norm_backward, batch_norm_forward
 from bntheory.bn._common import BLOCK_BYTES, blocks
 
+from ._reference import bn_reference, rel_error
+
 
 @pytest.fixture(params=["default", "4KiB"])
 def block_bytes(request, monkeypatch):
@@ -26,33 +28,6 @@ def block_bytes(request, monkeypatch):
     if request.param == "4KiB":
         monkeypatch.setattr(bn_common, "BLOCK_BYTES", 4096)
     return bn_common.BLOCK_BYTES
-
-
-def _reference(x, gamma, beta, eps, dy):
-    """Ioffe & Szegedy (2015), Algorithm 1 and the Sec. 3 chain rule term by term, float64,
-    statistics over every axis but axis 1."""
-    x = np.asarray(x, np.float64)
-    dy = np.asarray(dy, np.float64)
-    ax = (0,) + tuple(range(2, x.ndim))
-    bs = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    g, b = np.asarray(gamma, np.float64).reshape(bs), np.asarray(beta, np.float64).reshape(bs)
-    m = x.size // x.shape[1]
-    mu = x.mean(axis=ax, keepdims=True)
-    var = ((x - mu) ** 2).mean(axis=ax, keepdims=True)
-    xh = (x - mu) / np.sqrt(var + eps)
-    y = g * xh + b
-    dxh = dy * g
-    dvar = np.sum(dxh * (x - mu), axis=ax, keepdims=True) * -0.5 * (var + eps) ** -1.5
-    dmu = (
-        np.sum(-dxh / np.sqrt(var + eps), axis=ax, keepdims=True)
-        + dvar * np.sum(-2 * (x - mu), axis=ax, keepdims=True) / m
-    )
-    dx = dxh / np.sqrt(var + eps) + dvar * 2 * (x - mu) / m + dmu / m
-    return y, dx, np.sum(dy * xh, axis=ax), np.sum(dy, axis=ax)
-
-
-def _rel(a, ref):
-    return float(np.max(np.abs(np.asarray(a, np.float64) - ref)) / np.max(np.abs(ref)))
 
 
 # shapes chosen to hit each path (with 4 KiB blocks, and some with the default size):
@@ -86,11 +61,11 @@ def test_matches_reference_float64(shape, eps, params, block_bytes):
         gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
     y, cache = batch_norm_forward(x, gamma, beta, eps)
     dx, dgamma, dbeta = batch_norm_backward(dy, cache)
-    y_r, dx_r, dg_r, db_r = _reference(x, gamma, beta, eps, dy)
+    y_r, dx_r, dg_r, db_r, _ = bn_reference(x, gamma, beta, eps, dy)
     assert y.dtype == dx.dtype == np.float64
     for got, ref in [(y, y_r), (dx, dx_r), (dgamma, dg_r), (dbeta, db_r)]:
         assert got.shape == ref.shape
-        assert _rel(got, ref) < 1e-13
+        assert rel_error(got, ref) < 1e-13
 
 
 @pytest.mark.parametrize(
@@ -122,9 +97,9 @@ def test_non_contiguous_inputs_match_reference(layout, shape, block_bytes):
     assert np.array_equal(x, base)
     y, cache = batch_norm_forward(x, gamma, beta, 1e-3)
     dx, dgamma, dbeta = batch_norm_backward(dy_in, cache)
-    y_r, dx_r, dg_r, db_r = _reference(base, gamma, beta, 1e-3, dy)
+    y_r, dx_r, dg_r, db_r, _ = bn_reference(base, gamma, beta, 1e-3, dy)
     for got, ref in [(y, y_r), (dx, dx_r), (dgamma, dg_r), (dbeta, db_r)]:
-        assert _rel(got, ref) < 1e-13
+        assert rel_error(got, ref) < 1e-13
 
 
 @pytest.mark.parametrize("shape", [(600, 64), (16, 8, 32, 32), (3, 40, 30, 30), (2, 3, 9000)])
@@ -139,9 +114,9 @@ def test_float32_matches_reference_to_float32_roundoff(shape, block_bytes):
     dx, dgamma, dbeta = batch_norm_backward(dy, cache)
     assert y.dtype == dx.dtype == np.float32
     assert dgamma.dtype == dbeta.dtype == np.float64
-    y_r, dx_r, dg_r, db_r = _reference(x, gamma, beta, 1e-5, dy)
+    y_r, dx_r, dg_r, db_r, _ = bn_reference(x, gamma, beta, 1e-5, dy)
     for got, ref in [(y, y_r), (dx, dx_r), (dgamma, dg_r), (dbeta, db_r)]:
-        assert _rel(got, ref) < 5e-6  # float32 element-wise arithmetic, float64 sums
+        assert rel_error(got, ref) < 5e-6  # float32 element-wise arithmetic, float64 sums
 
 
 def test_eps_zero_edge_positive_and_constant_channel():
@@ -149,9 +124,9 @@ def test_eps_zero_edge_positive_and_constant_channel():
     x = rng.standard_normal((8, 3, 20, 20))
     dy = rng.standard_normal(x.shape)
     y, cache = batch_norm_forward(x, 1.0, 0.0, eps=0.0)
-    y_r, dx_r, _, _ = _reference(x, np.ones(3), np.zeros(3), 0.0, dy)
-    assert _rel(y, y_r) < 1e-13
-    assert _rel(batch_norm_backward(dy, cache)[0], dx_r) < 1e-13
+    y_r, dx_r, _, _, _ = bn_reference(x, np.ones(3), np.zeros(3), 0.0, dy)
+    assert rel_error(y, y_r) < 1e-13
+    assert rel_error(batch_norm_backward(dy, cache)[0], dx_r) < 1e-13
     # exactly unit batch variance: the output has per-channel variance 1 to round-off
     assert np.allclose(y.var(axis=(0, 2, 3)), 1.0, rtol=0, atol=1e-13)
     x[:, 1] = 7.0
@@ -240,9 +215,9 @@ def test_batchnorm_layer_uses_the_same_arithmetic():
     layer.beta = rng.standard_normal(5)
     y = layer.forward(x)
     dx = layer.backward(dy)
-    y_r, dx_r, dg_r, db_r = _reference(x, layer.gamma, layer.beta, 1e-4, dy)
-    assert _rel(y, y_r) < 1e-13 and _rel(dx, dx_r) < 1e-13
-    assert _rel(layer.dgamma, dg_r) < 1e-13 and _rel(layer.dbeta, db_r) < 1e-13
+    y_r, dx_r, dg_r, db_r, _ = bn_reference(x, layer.gamma, layer.beta, 1e-4, dy)
+    assert rel_error(y, y_r) < 1e-13 and rel_error(dx, dx_r) < 1e-13
+    assert rel_error(layer.dgamma, dg_r) < 1e-13 and rel_error(layer.dbeta, db_r) < 1e-13
 
 
 def test_float32_constant_channel_with_tiny_eps_is_named():
