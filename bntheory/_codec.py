@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["canonical_json", "decode", "dumps_canonical", "encode"]
+__all__ = ["MAX_DEPTH", "canonical_json", "decode", "dumps_canonical", "encode"]
 
 
 def encode(obj: Any, where: str = "value") -> Any:
@@ -35,7 +35,19 @@ def encode(obj: Any, where: str = "value") -> Any:
     ------
     TypeError
         A value that cannot be encoded, naming ``where``.
+    ValueError
+        A container that contains itself, or nesting deeper than :data:`MAX_DEPTH`.
     """
+    return _encode(obj, where, [])
+
+
+#: Deepest nesting of dicts and lists :func:`encode` accepts (far below Python's recursion
+#: limit, far above any parameter set or result a sweep stores).
+MAX_DEPTH = 100
+
+
+def _encode(obj: Any, where: str, stack: list[int]) -> Any:
+    """:func:`encode`, with ``stack`` the ids of the containers being encoded."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, (int, float)):
@@ -43,8 +55,8 @@ def encode(obj: Any, where: str = "value") -> Any:
         return float(obj) if isinstance(obj, float) else int(obj)
     if isinstance(obj, np.generic):
         if isinstance(obj, np.complexfloating):
-            return encode(np.asarray(obj), where)
-        return encode(obj.item(), where)
+            return _encode(np.asarray(obj), where, stack)
+        return _encode(obj.item(), where, stack)
     if isinstance(obj, np.ndarray):
         kind = obj.dtype.kind
         if kind in "biuf":
@@ -57,6 +69,24 @@ def encode(obj: Any, where: str = "value") -> Any:
                 "shape": list(obj.shape),
             }
         raise TypeError(f"{where}: numpy array of dtype {obj.dtype} is not supported")
+    if isinstance(obj, (Mapping, list, tuple)):
+        if id(obj) in stack:
+            raise ValueError(f"{where}: a {type(obj).__name__} that contains itself")
+        if len(stack) >= MAX_DEPTH:
+            raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
+        stack.append(id(obj))
+        try:
+            return _encode_container(obj, where, stack)
+        finally:
+            stack.pop()
+    raise TypeError(
+        f"{where}: value of type {type(obj).__name__} is not JSON-able "
+        "(use numbers, strings, booleans, None, lists, dicts or numpy arrays)"
+    )
+
+
+def _encode_container(obj: Any, where: str, stack: list[int]) -> Any:
+    """The members of a dict, list or tuple, encoded."""
     if isinstance(obj, Mapping):
         out = {}
         for k, v in obj.items():
@@ -64,14 +94,9 @@ def encode(obj: Any, where: str = "value") -> Any:
                 raise TypeError(f"{where}: dict keys must be strings, got {k!r}")
             if k == "__ndarray__":
                 raise TypeError(f"{where}: dict key '__ndarray__' is reserved")
-            out[k] = encode(v, where)
+            out[k] = _encode(v, where, stack)
         return out
-    if isinstance(obj, (list, tuple)):
-        return [encode(v, where) for v in obj]
-    raise TypeError(
-        f"{where}: value of type {type(obj).__name__} is not JSON-able "
-        "(use numbers, strings, booleans, None, lists, dicts or numpy arrays)"
-    )
+    return [_encode(v, where, stack) for v in obj]
 
 
 def decode(obj: Any) -> Any:

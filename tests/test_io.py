@@ -143,3 +143,36 @@ def test_canonical_codec_round_trips_arrays_exactly():
     assert encode(np.float64(0.1)) == 0.1 and type(encode(np.int64(3))) is int
     with pytest.raises(TypeError, match="where"):
         encode(object(), "where")
+
+
+def test_codec_names_a_self_containing_value_and_excess_nesting():
+    import sys
+
+    from bntheory._codec import MAX_DEPTH
+    from bntheory._io import canonical_json, encode
+
+    loop = [1]
+    loop.append(loop)
+    with pytest.raises(ValueError, match="grid: a list that contains itself"):
+        encode(loop, "grid")
+    d = {"k": [0]}
+    d["k"].append(d)
+    with pytest.raises(ValueError, match="params: a dict that contains itself"):
+        canonical_json(d, "params")
+    shared = [1.5]  # the same object twice is not a cycle
+    assert json.loads(canonical_json({"a": shared, "b": [shared, shared]})) == {
+        "a": [1.5],
+        "b": [[1.5], [1.5]],
+    }
+
+    def nested(depth):
+        v = []
+        for _ in range(depth - 1):
+            v = [v]
+        return v
+
+    assert encode(nested(MAX_DEPTH)) == nested(MAX_DEPTH)  # depth MAX_DEPTH is accepted
+    with pytest.raises(ValueError, match=f"nested deeper than {MAX_DEPTH}"):
+        encode(nested(MAX_DEPTH + 1))
+    with pytest.raises(ValueError, match="nested deeper"):  # no RecursionError
+        encode(nested(sys.getrecursionlimit() + 10))
