@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bntheory._checks import as_int
 from bntheory.sweep.seeding import MAX_SEEDS, spawn_seeds
 
 __all__ = [
@@ -70,7 +71,9 @@ def measurement_seeds(
     Raises
     ------
     ValueError
-        Empty ``key``, or ``n`` not an int in ``[1, MAX_SEEDS]``.
+        Empty ``key``, or ``n`` outside ``[1, MAX_SEEDS]``.
+    TypeError
+        ``n`` not an integer (a bool or a float included).
     """
     if not isinstance(key, str) or not key:
         raise ValueError("key must be a non-empty str")
@@ -81,9 +84,8 @@ def measurement_seeds(
         ss = np.random.SeedSequence([int(master), zlib.crc32(key.encode())])
     if n is None:
         n = N_SEEDS[bool(quick)]
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SEEDS:
-        raise ValueError(f"n must be a positive int <= {MAX_SEEDS}, got {n!r}")
-    return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(int(n)))
+    n = as_int(n, "n", minimum=1, maximum=MAX_SEEDS)
+    return tuple(int(c.generate_state(1)[0]) for c in ss.spawn(n))
 
 
 #: Longest wait (seconds) for another worker's computation of a shared result; after it the

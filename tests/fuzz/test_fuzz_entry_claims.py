@@ -495,8 +495,8 @@ def test_measurement_seeds_regression():
     from bntheory.claims.seeding import measurement_seeds
 
     rng = np.random.default_rng(0)
-    for n in (10**9, True):
-        with pytest.raises(ValueError, match="n must"):
+    for n, error in ((10**9, ValueError), (True, TypeError), (2.0, TypeError)):
+        with pytest.raises(error, match="n must"):
             measurement_seeds("k", True, rng, n)
 
 
