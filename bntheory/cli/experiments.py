@@ -63,6 +63,8 @@ def discover_experiments(root: str | Path | None = None) -> dict[str, Experiment
     dict of str to Experiment
         Sorted by name.
     """
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder (str or os.PathLike) or None, got {root!r:.40}")
     found: dict[str, Experiment] = {}
     env = os.environ.get("BNTHEORY_EXPERIMENTS")
     if root is not None:
@@ -96,6 +98,26 @@ def discover_experiments(root: str | Path | None = None) -> dict[str, Experiment
     return dict(sorted(found.items()))
 
 
+def _check_run_args(exp: object, quick: object, out: object, replot: object) -> None:
+    """The arguments of :func:`run_experiment`, checked before a child process starts."""
+    if not isinstance(exp, Experiment):
+        raise TypeError(
+            f"exp must be an Experiment (discover_experiments), got {type(exp).__name__}"
+        )
+    cmd = exp.command
+    if not (isinstance(cmd, tuple) and cmd and all(isinstance(c, str) and c for c in cmd)):
+        raise TypeError(f"exp.command must be a non-empty tuple of non-empty str, got {cmd!r:.60}")
+    if any("\0" in c for c in cmd):
+        raise ValueError("exp.command must not contain a NUL character")
+    for name, flag in (("quick", quick), ("replot", replot)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool, got {type(flag).__name__}")
+    if not isinstance(out, (str, os.PathLike)) or str(out) == "":
+        raise TypeError(f"out must be a folder (str or os.PathLike), got {out!r:.40}")
+    if "\0" in str(out):
+        raise ValueError("out must not contain a NUL character")
+
+
 def run_experiment(
     exp: Experiment, quick: bool, out: Path, replot: bool = False
 ) -> tuple[str, int, float]:
@@ -117,9 +139,15 @@ def run_experiment(
     -------
     tuple
         ``(name, exit code, seconds)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or value (the message names it); nothing is started.
     """
     from bntheory.sweep.processes import child_env
 
+    _check_run_args(exp, quick, out, replot)
     cmd = list(exp.command) + (["--quick"] if quick else []) + ["--out", str(out)]
     if replot:
         cmd.append("--replot")

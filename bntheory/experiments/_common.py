@@ -176,6 +176,17 @@ def arr(values: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- command line
+def _check_name(name: object) -> str:
+    """``name`` as a plain file name (it names ``<out>/data/<name>.json``: no separator)."""
+    import re
+
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str (the experiment's name), got {type(name).__name__}")
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", name) is None or name.strip(".") == "":
+        raise ValueError(f"name must be a plain file name (letters, digits, _ . -), got {name!r}")
+    return name
+
+
 def _parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     first = (doc or name).strip().splitlines()[0]
     p = argparse.ArgumentParser(prog=name, description=first)
@@ -232,11 +243,29 @@ def run(
     int
         0 when the check passes, 1 when it does not, 2 on a usage or file error, 130/143
         when interrupted.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad ``name`` (not a plain file name), a non-callable ``compute``/``plot``/``check``,
+        ``argv`` not a list of str, or ``compute``/``check`` returning the wrong type.
     """
+    name = _check_name(name)
+    for what, f in (("compute", compute), ("plot", plot), ("check", check)):
+        if not callable(f):
+            raise TypeError(f"{what} must be callable, got {type(f).__name__}")
+    if doc is not None and not isinstance(doc, str):
+        raise TypeError(f"doc must be a str or None, got {type(doc).__name__}")
+    if argv is not None and not (
+        isinstance(argv, (list, tuple)) and all(isinstance(a, str) for a in argv)
+    ):
+        raise TypeError(f"argv must be a list of str or None, got {argv!r:.60}")
     parser = _parser(name, doc)
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
+    if not args.out or "\0" in args.out:
+        parser.error(f"--out must be a folder path, got {args.out!r}")
     try:
         parse_executor_spec(args.executor)
     except (TypeError, ValueError) as exc:
@@ -260,6 +289,8 @@ def _run(
             data = load_data(name, out)
         else:
             data = compute(args.quick, args.seed)
+            if not isinstance(data, dict):
+                raise TypeError(f"compute must return a dict, got {type(data).__name__}")
             data.setdefault("meta", {})
             data["meta"].update(
                 {
@@ -274,7 +305,10 @@ def _run(
         try:
             with style():  # every text element of the figure gets the project's rcParams
                 plot(data, out)
-            ok, msg = check(data)
+            res = check(data)
+            if not (isinstance(res, (tuple, list)) and len(res) == 2):
+                raise TypeError(f"check must return (ok, message), got {res!r:.60}")
+            ok, msg = res
         except (WriteError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -327,6 +361,7 @@ def sweep(
     """
     from bntheory.sweep.run import run_sweep
 
+    name = _check_name(name)
     out = RUN_CONTEXT["out"]
     cache = None if out is None else Path(out) / "data" / f"{name}_cells"
     with executor_from_spec(RUN_CONTEXT["executor"]) as ex:

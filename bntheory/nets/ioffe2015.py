@@ -37,9 +37,11 @@ What this module does (and the settings the paper does not state, declared here 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
+from bntheory._checks import as_real_array
 from bntheory.nets.checks import check_int
 from bntheory.nets.data import Dataset
 from bntheory.nets.ioffe2015_protocol import (
@@ -85,20 +87,61 @@ __all__ = [
 Array = np.ndarray
 
 
+#: Largest ``data.n_classes`` accepted (labels become a dense one-hot ``(N, n_classes)``
+#: target; MNIST has 10).
+MAX_CLASSES = 4096
+
+
+def _check_images(X: object, name: str) -> Array:
+    """``data.<name>``: a finite real 2-D array with at least one row and one column (float64;
+    no copy when it already is one)."""
+    if isinstance(X, np.ndarray) and X.dtype.kind in "fiu" and X.dtype != np.float16:
+        X = np.asarray(X, dtype=np.float64)
+    else:
+        X = as_real_array(X, f"data.{name}")  # TypeError for complex/bool/non-numeric input
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"data.{name} must be a non-empty 2-D array, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"data.{name} must be finite (it contains NaN or inf)")
+    return X
+
+
+def _check_labels(y: object, name: str, rows: int, n_classes: int) -> Array:
+    """``data.<name>``: ``rows`` integer class labels in ``[0, n_classes)`` (int64)."""
+    arr = np.asarray(y) if isinstance(y, (np.ndarray, list, tuple)) else None
+    if arr is None or arr.dtype.kind not in "iuf":
+        raise TypeError(f"data.{name} must be an array of integer labels, got {type(y).__name__}")
+    if arr.shape != (rows,):
+        raise ValueError(f"data.{name} must have shape ({rows},), got {arr.shape}")
+    if not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))):
+        raise ValueError(f"data.{name} must hold integer class labels")
+    if rows and (arr.min() < 0 or arr.max() >= n_classes):
+        raise ValueError(f"data.{name} must lie in [0, data.n_classes - 1 = {n_classes - 1}]")
+    return arr.astype(np.int64)
+
+
 def _check_data(data) -> Dataset:
+    """``data`` checked (or MNIST when None): every field the run reads, named on error."""
     if data is None:
         from bntheory.nets.data import load_mnist
 
         return load_mnist()  # DataUnavailable when missing: never a substitute
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a bntheory.nets.data.Dataset or None, got {type(data)}")
-    if data.n_classes < 2:
-        raise ValueError(f"data must be a classification data set, got n_classes={data.n_classes}")
-    for name in ("X_train", "X_test"):
-        X = getattr(data, name)
-        if X.ndim != 2 or X.shape[0] < 1:
-            raise ValueError(f"data.{name} must be a non-empty 2-D array, got {X.shape}")
-    return data
+    k = data.n_classes
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"data.n_classes must be an int, got {type(k).__name__}")
+    if not 2 <= k <= MAX_CLASSES:
+        raise ValueError(f"data.n_classes must lie in [2, {MAX_CLASSES}] (classes), got {k}")
+    X = _check_images(data.X_train, "X_train")
+    X_test = _check_images(data.X_test, "X_test")
+    if X_test.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"data.X_test must have {X.shape[1]} columns like data.X_train, got {X_test.shape[1]}"
+        )
+    y = _check_labels(data.Y_train, "Y_train", X.shape[0], int(k))
+    y_test = _check_labels(data.Y_test, "Y_test", X_test.shape[0], int(k))
+    return replace(data, X_train=X, Y_train=y, X_test=X_test, Y_test=y_test, n_classes=int(k))
 
 
 def _population_statistics(net: MLP, X_pop: Array) -> None:
@@ -170,7 +213,9 @@ def ioffe_figure1_mnist(
         Shortened protocol (labelled :data:`QUICK_LABEL` in the result).
     data : Dataset, optional
         Default: :func:`bntheory.nets.data.load_mnist` (raises ``DataUnavailable`` when
-        MNIST is not installed). Tests pass a slice or a synthetic set.
+        MNIST is not installed). Tests pass a slice or a synthetic set: finite 2-D inputs
+        with the same columns, integer labels in ``[0, n_classes)``, ``2 <= n_classes <=``
+        :data:`MAX_CLASSES` (``TypeError``/``ValueError`` naming the field otherwise).
     unit : int
         The fixed unit of the last hidden layer whose percentiles are ``percentiles``.
     pop_batches : int
@@ -199,8 +244,10 @@ def ioffe_figure1_mnist(
     pop_batches = check_int(pop_batches, "pop_batches", 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)):
         raise TypeError(f"lr must be a number, got {type(lr).__name__}")
-    if not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    lr_f = float(lr) if abs(lr) < 2.0**1023 else np.inf  # no OverflowError for a huge int
+    if not (np.isfinite(lr_f) and lr_f > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r:.40}")
+    lr = lr_f
     data = _check_data(data)
     X, y = np.asarray(data.X_train, dtype=np.float64), np.asarray(data.Y_train)
     X_test, y_test = np.asarray(data.X_test, dtype=np.float64), np.asarray(data.Y_test)
@@ -300,16 +347,50 @@ def inference_network(run: IoffeFig1Run) -> MLP:
     Parameters
     ----------
     run : IoffeFig1Run
+        A run of :func:`ioffe_figure1_mnist` (its ``sizes``, ``bn``, ``theta``, ``pop_mean``
+        and ``pop_var`` are checked against each other).
 
     Returns
     -------
     MLP
+        Eval mode uses ``run.pop_mean`` / ``run.pop_var`` as the BN statistics.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A field of ``run`` of the wrong type, shape or value (the message names it).
     """
     if not isinstance(run, IoffeFig1Run):
         raise TypeError(f"run must be an IoffeFig1Run, got {type(run).__name__}")
-    net = MLP(list(run.sizes), "sigmoid", bn=run.bn, loss="cross_entropy", rng=0)
-    net.set_flat(run.theta)
-    for i, k in enumerate(sorted(net.bn_layers)):
-        net.batchnorms[k].running_mean = run.pop_mean[i].copy()
-        net.batchnorms[k].running_var = run.pop_var[i].copy()
+    if not isinstance(run.bn, (bool, np.bool_)):
+        raise TypeError(f"run.bn must be a bool, got {type(run.bn).__name__}")
+    try:
+        net = MLP(list(run.sizes), "sigmoid", bn=bool(run.bn), loss="cross_entropy", rng=0)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"run.sizes: {exc}") from None
+    try:
+        net.set_flat(run.theta)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"run.theta: {exc}") from None
+    layers = sorted(net.bn_layers)
+    stats = {}
+    for name in ("pop_mean", "pop_var"):
+        v = getattr(run, name)
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.dtype != np.float16:
+            v = np.asarray(v, dtype=np.float64)
+        else:
+            v = as_real_array(v, f"run.{name}")
+        if v.ndim != 2 or v.shape[0] != len(layers):
+            raise ValueError(f"run.{name} must have one row per BN layer, got shape {v.shape}")
+        if not np.all(np.isfinite(v)) or (name == "pop_var" and np.any(v < 0)):
+            raise ValueError(
+                f"run.{name} must be finite" + (" and >= 0" if name == "pop_var" else "")
+            )
+        stats[name] = v
+    for i, k in enumerate(layers):
+        width = net.sizes[k + 1]
+        if stats["pop_mean"].shape[1] != width or stats["pop_var"].shape[1] != width:
+            raise ValueError(f"run.pop_mean and run.pop_var must have {width} columns (layer {k})")
+        net.batchnorms[k].running_mean = stats["pop_mean"][i].copy()
+        net.batchnorms[k].running_var = stats["pop_var"][i].copy()
     return net

@@ -4,12 +4,14 @@ shift and saturation of the networks without and with BN."""
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bntheory._checks import as_generator
 from bntheory.nets.activation_stats import ActivationShift, activation_shift, saturated_fraction
+from bntheory.nets.checks import check_int
 from bntheory.nets.data import gaussian_mixture, load_digits_split
 from bntheory.nets.train import train
 from bntheory.status import Status
@@ -35,7 +37,8 @@ class IoffeFigure1:
     status_plain, status_bn : Status
     saturation_plain, saturation_bn : ndarray (2,)
         Fraction of all hidden sigmoid inputs (every unit of the 3 hidden layers, test set,
-        train mode) with ``|z| > saturated_at`` at initialization and after training.
+        train mode) with ``|z| > saturated_at`` at initialization and after training (NaN
+        after training when the run diverged and its batch statistics overflow).
     grad_norms_plain, grad_norms_bn : ndarray (steps, 4)
         Mini-batch gradient norm of each dense layer's parameters at every step
         (:attr:`bntheory.nets.TrainResult.grad_norms`).
@@ -83,9 +86,10 @@ def ioffe_figure1(
     Parameters
     ----------
     steps, lr, batch_size, eval_every : int, float, int, int
-        SGD steps, learning rate, mini-batch size and evaluation spacing.
+        SGD steps, learning rate (positive, finite), mini-batch size and evaluation spacing
+        (0: at the start and the end only).
     unit : int
-        Probed unit of the last hidden layer.
+        Probed unit of the last hidden layer (``0 <= unit < hidden``).
     hidden : int
         Width of the 3 hidden layers.
     rng : int, Generator or None
@@ -98,13 +102,32 @@ def ioffe_figure1(
     Returns
     -------
     IoffeFigure1
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or value (the message names it).
     """
     from bntheory import nets
 
+    hidden = check_int(hidden, "hidden", 1)
+    unit = check_int(unit, "unit", 0)
+    if unit >= hidden:
+        raise ValueError(f"unit must be < hidden = {hidden}, got {unit}")
+    eval_every = check_int(eval_every, "eval_every", 0)
+    if not isinstance(use_digits, (bool, np.bool_)):
+        raise TypeError(f"use_digits must be a bool, got {type(use_digits).__name__}")
+    checked = []
+    for name, v in (("lr", lr), ("saturated_at", saturated_at)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+        f = float(v) if abs(v) < 2.0**1023 else np.inf  # no OverflowError for a huge int
+        if not (np.isfinite(f) and f > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {v!r:.40}")
+        checked.append(f)
+    lr, saturated_at = checked
     gen = as_generator(rng)
     seed_init, seed_data, seed_order = (int(s) for s in gen.integers(2**63, size=3))
-    if saturated_at <= 0 or not np.isfinite(saturated_at):
-        raise ValueError(f"saturated_at must be a positive number, got {saturated_at!r}")
     if use_digits:  # no silent substitute: a missing scikit-learn raises ImportError
         d, name = load_digits_split(rng=seed_data), "digits"
     else:
@@ -114,13 +137,16 @@ def ioffe_figure1(
         )
     out, sat = {}, {}
     for use_bn in (False, True):
-        net = nets.MLP(  # looked up at call time: tests substitute bntheory.nets.MLP
-            [d.X_train.shape[1], hidden, hidden, hidden, d.n_classes],
-            "sigmoid",
-            bn=use_bn,
-            loss="cross_entropy",
-            rng=seed_init,
-        )
+        try:
+            net = nets.MLP(  # looked up at call time: tests substitute bntheory.nets.MLP
+                [d.X_train.shape[1], hidden, hidden, hidden, d.n_classes],
+                "sigmoid",
+                bn=use_bn,
+                loss="cross_entropy",
+                rng=seed_init,
+            )
+        except ValueError as exc:  # too many parameters: name the argument that sets them
+            raise ValueError(f"hidden={hidden}: {exc}") from None
         sat0 = saturated_fraction(net, d.X_test, saturated_at)
         r = train(
             net, d.X_train, d.Y_train, lr=lr, steps=steps, batch_size=batch_size,
@@ -128,7 +154,13 @@ def ioffe_figure1(
             probe=[(2, unit)], probe_training=True,
         )  # fmt: skip
         out[use_bn] = r
-        sat[use_bn] = np.array([sat0, saturated_fraction(net, d.X_test, saturated_at)])
+        try:
+            sat1 = saturated_fraction(net, d.X_test, saturated_at)
+        except (ValueError, FloatingPointError):  # BN statistics overflow: weights diverged
+            if r.status != Status.DIVERGED:
+                raise
+            sat1 = np.nan  # the run's status says why; no saturation of overflowing inputs
+        sat[use_bn] = np.array([sat0, sat1])
     return IoffeFigure1(
         name,
         out[True].eval_steps,

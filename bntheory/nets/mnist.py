@@ -240,11 +240,17 @@ def _load(
     dtype,
     cache: bool,
 ) -> Dataset:
-    dtype = np.dtype(dtype)
+    if (path is not None and not isinstance(path, (str, os.PathLike))) or path == "":
+        raise TypeError(f"path must be a folder (str or os.PathLike) or None, got {path!r:.40}")
+    try:
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError):  # "data type 'abc' not understood": name the argument
+        dtype = repr(dtype)[:40]
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    if not isinstance(validation, bool):
-        raise TypeError(f"validation must be a bool, got {type(validation).__name__}")
+    for flag, v in (("validation", validation), ("cache", cache)):
+        if not isinstance(v, bool):
+            raise TypeError(f"{flag} must be a bool, got {type(v).__name__}")
     parts, source, write_cache = _locate(name, path)
     if cache and write_cache:
         _write_cache(name, parts)

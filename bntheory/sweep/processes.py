@@ -22,6 +22,7 @@ The policy every entry point follows (the ``bntheory`` CLI, the experiment scrip
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 import signal
 import sys
@@ -30,6 +31,8 @@ import time
 from collections.abc import Callable
 from concurrent import futures as cf
 from typing import Any
+
+from bntheory._checks import as_int
 
 __all__ = [
     "Terminated",
@@ -47,6 +50,14 @@ PARENT_ENV = "BNTHEORY_PARENT_PID"
 #: set by a launcher that reports interruptions itself: the child exits silently
 QUIET_ENV = "BNTHEORY_QUIET_SIGNALS"
 _PR_SET_PDEATHSIG = 1
+#: largest pid and thread count accepted (a C ``int``: ``prctl`` and BLAS take one)
+_C_INT_MAX = 2**31 - 1
+
+
+def _check_pid(pid: object, name: str) -> int:
+    """``pid`` as a positive int (a bad value would make :func:`die_with_parent` think the
+    parent is gone and kill this process)."""
+    return as_int(pid, name, minimum=1, maximum=_C_INT_MAX)
 
 
 class Terminated(BaseException):  # noqa: N818 - named after the signal, like KeyboardInterrupt
@@ -88,7 +99,19 @@ def die_with_parent(parent_pid: int, sig: int = signal.SIGKILL) -> None:
     Returns
     -------
     None
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``parent_pid`` is not a positive int or ``sig`` not a signal of this system
+        (checked before anything is changed).
     """
+    parent_pid = _check_pid(parent_pid, "parent_pid")
+    if isinstance(sig, bool) or not isinstance(sig, numbers.Integral):
+        raise TypeError(f"sig must be a signal number, got {type(sig).__name__}")
+    if sig not in signal.valid_signals():
+        raise ValueError(f"sig must be a signal of this system, got {sig}")
+    sig = int(sig)
     done = False
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -125,13 +148,21 @@ def worker_init(parent_pid: int, blas_threads: int = 1) -> None:
     Returns
     -------
     None
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``parent_pid`` is not a positive int or ``blas_threads`` not an int in
+        ``[1, 2**31 - 1]`` (checked before anything is changed).
     """
     from bntheory.sweep.executors import pin_blas_threads
 
+    parent_pid = _check_pid(parent_pid, "parent_pid")
+    blas_threads = as_int(blas_threads, "blas_threads", minimum=1, maximum=_C_INT_MAX)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     die_with_parent(parent_pid)
-    pin_blas_threads(blas_threads)
+    pin_blas_threads(int(blas_threads))
 
 
 def terminate_pool(pool: cf.ProcessPoolExecutor, timeout: float = 5.0) -> None:
