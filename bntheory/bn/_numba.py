@@ -10,8 +10,9 @@ single loop nest over the C-contiguous array (rows outer, channels inner and vec
   coefficients, then ``dx`` with its per-channel sums (the finiteness check) in another,
   all in one compiled call (the per-channel arithmetic costs NumPy ~10 calls).
 
-Float32 input: the statistics, ``x - mean`` and ``y`` are computed in float64 and rounded
-once; ``dx`` is computed in float32 like the NumPy kernels. Compiled with
+Float32 input: the element-wise arithmetic (``x - mean``, ``y``, ``dx``) is float32 and the
+statistics and reductions accumulate float64 products, as in the NumPy kernels (so both
+accept and reject the same borderline input; the sums differ in order only). Compiled with
 ``error_model="numpy"`` (a division by zero gives inf, as in NumPy; the caller's checks
 name it) and without fast-math (NaN and inf propagate, summation order is as written).
 """
@@ -30,7 +31,7 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @numba.njit(**_JIT)
-def _forward(x, gamma, beta, eps, y, xc, stats, scale):  # pragma: no cover - compiled
+def _forward(x, gamma, beta, eps, y, xc, stats, scale, mean_x):  # pragma: no cover - compiled
     n, C = x.shape
     mean, var, inv_std, s = stats[0], stats[1], stats[2], stats[3]
     s[:] = 0.0
@@ -39,25 +40,25 @@ def _forward(x, gamma, beta, eps, y, xc, stats, scale):  # pragma: no cover - co
             s[c] += x[i, c]
     for c in range(C):
         mean[c] = s[c] / n
+        mean_x[c] = mean[c]  # rounded to the dtype of x
         s[c] = 0.0
     for i in range(n):
         for c in range(C):
-            d = x[i, c] - mean[c]
+            d = np.float64(x[i, c] - mean_x[c])  # in the precision of x, as NumPy
             s[c] += d * d
     gg = bb = vi = 0.0
     for c in range(C):
         var[c] = s[c] / n
         inv_std[c] = 1.0 / math.sqrt(var[c] + eps)
-        s[c] = gamma[c] * inv_std[c]  # the scale in float64
-        scale[c] = s[c]
-        gg += float(gamma[c]) * gamma[c]
-        bb += float(beta[c]) * beta[c]
+        scale[c] = gamma[c] * inv_std[c]  # rounded to the dtype of x
+        gg += np.float64(gamma[c]) * gamma[c]
+        bb += np.float64(beta[c]) * beta[c]
         vi += var[c] * inv_std[c]
     for i in range(n):
         for c in range(C):
-            d = x[i, c] - mean[c]
+            d = x[i, c] - mean_x[c]
             xc[i, c] = d
-            y[i, c] = d * s[c] + beta[c]
+            y[i, c] = d * scale[c] + beta[c]
     return gg, bb, vi
 
 
@@ -69,9 +70,9 @@ def _backward(dy, xc, gamma, inv_std, m, dx, out, coef):  # pragma: no cover - c
     s2[:] = 0.0
     for i in range(n):
         for c in range(C):
-            g = dy[i, c]
+            g = np.float64(dy[i, c])  # float32 input: float64 products, as NumPy's einsum
             s1[c] += g
-            s2[c] += g * xc[i, c]
+            s2[c] += g * np.float64(xc[i, c])
     check = 0.0
     for c in range(C):
         s2[c] *= inv_std[c]  # dgamma
@@ -123,8 +124,8 @@ def forward(x: Array, gamma: Array, beta: Array, m: int, eps: float) -> tuple:
     x = np.ascontiguousarray(x)
     out = np.empty((2, *x.shape), x.dtype)
     stats = np.empty((4, x.shape[1]))
-    scale = np.empty(x.shape[1], x.dtype)
-    gg, bb, vi = _forward(x, gamma, beta, float(eps), out[0], out[1], stats, scale)
+    scale, mean_x = np.empty((2, x.shape[1]), x.dtype)
+    gg, bb, vi = _forward(x, gamma, beta, float(eps), out[0], out[1], stats, scale, mean_x)
     return out[0], out[1], stats[0], stats[1], stats[2], scale, gg, bb, vi
 
 

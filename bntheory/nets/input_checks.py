@@ -63,7 +63,9 @@ class InputChecks:
                     raise ValueError(f"Y must have {n} labels, got shape {arr.shape}")
                 if np.any(arr < 0) or np.any(arr >= d_out):
                     raise ValueError(f"Y labels must lie in [0, {d_out - 1}]")
-                return np.eye(d_out)[arr]
+                onehot = np.zeros((n, d_out))  # n x d_out, not an identity of d_out^2
+                onehot[np.arange(n), arr] = 1.0
+                return onehot
         return check_matrix(Y, "Y", cols=d_out, rows=n)
 
     def check_batch(self, X: object, training: bool) -> Array:

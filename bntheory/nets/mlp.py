@@ -354,7 +354,11 @@ class MLP(MLPDerivatives, InputChecks, DropoutMasks):
                             raise
                         raise ValueError(f"X: pre-activation of layer {k}: {exc}") from exc
                 else:
-                    z = bno.fold()(a)
+                    folded = bno.fold()  # its errors name the running statistics
+                    try:
+                        z = folded(a)
+                    except ValueError as exc:  # name the user's argument, not BN's
+                        raise ValueError(f"X: pre-activation of layer {k}: {exc}") from exc
             else:
                 z = a
             if k < L - 1:

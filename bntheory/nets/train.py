@@ -247,28 +247,47 @@ def train(
     acts: dict = {tuple(p): [] for p in probe}
 
     def evaluate(step: int) -> None:
-        ev_steps.append(step)
+        # everything is computed before anything is recorded: an evaluation that fails
+        # (eval-mode BN on overflowing weights) leaves the records aligned
+        loss_acc = None
         if has_test:
             with np.errstate(all="ignore"):
                 out = net.forward_trace(X_test, training=False).out
                 lt, _ = net.output_loss_and_grad(out, Y_test_m)
-            te_loss.append(float(lt) if np.isfinite(lt) else np.inf)
-            te_acc.append(
+            loss_acc = (
+                float(lt) if np.isfinite(lt) else np.inf,
                 float(np.mean(np.argmax(out, axis=1) == Y_test_raw.reshape(-1)))
                 if classify and Y_test_raw.ndim == 1
-                else np.nan
+                else np.nan,
             )
+        probes = {}
         if probe:
             fw = net.forward_trace(X_probe, training=probe_training)
-            for layer, unit in probe:
-                acts[(layer, unit)].append(fw.z[layer][:, unit].copy())
+            probes = {(layer, unit): fw.z[layer][:, unit].copy() for layer, unit in probe}
+        ev_steps.append(step)
+        if loss_acc is not None:
+            te_loss.append(loss_acc[0])
+            te_acc.append(loss_acc[1])
+        for key, v in probes.items():
+            acts[key].append(v)
+
+    def diverged_evaluation(step: int) -> str | None:
+        """Evaluate at ``step``; the message that ends the run when the weights have grown
+        so large that the evaluation overflows (the input was checked on entry: a
+        ValueError here is numerical)."""
+        try:
+            evaluate(step)
+        except ValueError as exc:
+            return f"evaluation at step {step} failed on overflowing weights: {exc}"
+        return None
 
     def record_norms(step: int, theta: Array, g: Array, Xb: Array, Yb: Array) -> None:
         gnorms.append(layer_norms(net, g))
 
-    def after_step(done: int) -> None:
+    def after_step(done: int) -> str | None:
         if eval_every and done % eval_every == 0 and done < steps:
-            evaluate(done)
+            return diverged_evaluation(done)
+        return None
 
     evaluate(0)
     run = sgd(
@@ -276,11 +295,12 @@ def train(
         after_step=after_step, update_stats=update_stats, mask_rng=mask_gen,
         divergence_factor=divergence_factor,
     )  # fmt: skip
-    done = run.steps
-    if run.status == Status.COMPLETED and steps > 0 and (not ev_steps or ev_steps[-1] != done):
-        evaluate(done)
+    done, status, message = run.steps, run.status, run.message
+    if status == Status.COMPLETED and steps > 0 and (not ev_steps or ev_steps[-1] != done):
+        message = diverged_evaluation(done) or ""
+        status = Status.DIVERGED if message else status
     return TrainResult(
-        run.status,
+        status,
         done,
         run.losses,
         np.asarray(gnorms, dtype=float).reshape(-1, net.n_layers),
@@ -289,5 +309,5 @@ def train(
         np.asarray(te_acc, dtype=float),
         {k: np.asarray(v) for k, v in acts.items()},
         run.theta,
-        run.message,
+        message,
     )

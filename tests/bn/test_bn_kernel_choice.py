@@ -113,3 +113,21 @@ def test_the_claim_ledger_runs_on_the_numpy_kernels(monkeypatch):
         res = run_claim(claim)
     assert seen == ["numpy"] and res.status == "error"
     assert bn.KERNELS == ("numpy", "numba")
+
+
+def test_compiled_float32_reductions_use_float64_products():
+    """Regression (found by the fuzz test): sum(dy * (x - mean)) multiplied float32 values
+    in float32, so 1e38-scale centred input overflowed where the NumPy kernels (float64
+    products) do not."""
+    pytest.importorskip("numba")
+    x = np.array([[0.0], [3e38], [0.0]], np.float32)
+    dy = np.array([[0.5], [-1.8], [2.0]], np.float32)  # -1.8 * 2e38 overflows float32
+    outs = {}
+    for name in ("numpy", "numba"):
+        with use_kernels(name):
+            outs[name] = _fwd_bwd(x, np.zeros(1), np.zeros(1), dy, eps=0.0)
+    xc = x.astype(np.float64) - x.astype(np.float64).mean()
+    dgamma = float(np.sum(dy * xc) / np.sqrt(np.mean(xc**2)))  # float64 reference
+    for name, (_, dx, dg, db) in outs.items():
+        assert np.isclose(dg[0], dgamma, rtol=1e-6), name
+        assert np.isclose(db[0], 0.7, rtol=1e-6) and np.all(dx == 0.0), name  # gamma = 0

@@ -355,12 +355,9 @@ def test_ioffe_figure1_bad_arguments(name, value):
         assert np.all(ok) and np.all((sat[np.isfinite(sat)] >= 0) & (sat[np.isfinite(sat)] <= 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bntheory.nets.train.train: an eval-mode checkpoint of overflowing weights raises "
-    "ValueError('x: ... overflows') instead of ending the run as DIVERGED (not in F12's files)",
-)
 def test_ioffe_figure1_overflowing_evaluation():
+    """Regression: an evaluation checkpoint on overflowing weights raised ValueError('x: ...
+    overflows') instead of ending the run as diverged."""
     from bntheory.nets.ioffe2015_digits import ioffe_figure1
     from bntheory.status import Status
 

@@ -107,3 +107,54 @@ def test_sgd_with_dropout_keeps_the_batch_order_and_evaluates_without_dropout():
     other = Recording([4, 8, 8, 3], "relu", loss="cross_entropy", dropout=0.5, rng=0)
     r2 = train(other, d.X_train, d.Y_train, dropout_rng=123, **kw)
     assert not np.allclose(r2.losses, r1.losses)
+
+
+@pytest.mark.parametrize("eval_every", [0, 1])
+def test_an_evaluation_on_overflowing_weights_ends_the_run_as_diverged(eval_every):
+    """Regression: an eval-mode evaluation whose BN output overflows (weights grown to
+    ~1e300 with the training loss still finite, as BN normalizes them away) raised
+    ValueError; it now ends the run as diverged, with the records aligned."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 3)), rng.integers(0, 2, 16)
+    net = MLP([3, 4, 2], "sigmoid", bn=True, loss="cross_entropy", rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = train(
+            net, X, y, lr=1e300, steps=2, batch_size=8, X_test=X, Y_test=y,
+            eval_every=eval_every, rng=0,
+        )  # fmt: skip
+    assert r.status == "diverged"
+    if eval_every:  # else the loss overflows first
+        assert "overflowing weights" in r.message
+    assert len(r.eval_steps) == len(r.test_loss) == len(r.test_accuracy) >= 1
+    assert r.eval_steps[0] == 0
+
+
+def test_eval_mode_overflow_names_X_and_the_layer():
+    net = MLP([3, 4, 2], bn=True, rng=0)
+    net.batchnorms[0].gamma = np.full(4, 1e10)
+    X = np.full((5, 3), 1e300)
+    with pytest.raises(ValueError, match="X: pre-activation of layer 0: x: values too large"):
+        net.forward_trace(X, training=False)
+    net.batchnorms[0].running_var = np.zeros(4)  # fold's own error still names the statistics
+    net.eps = 0.0
+    net.batchnorms[0].eps = 0.0
+    with pytest.raises(ValueError, match="running_var"):
+        net.forward_trace(np.ones((5, 3)), training=False)
+
+
+def test_integer_labels_become_one_hot_rows_without_a_d_out_squared_identity():
+    """Regression: labels were one-hot encoded as ``np.eye(d_out)[labels]`` (memory d_out^2:
+    7.3 TiB for 10^6 classes); now n x d_out, equal to the identity rows."""
+    import tracemalloc
+
+    labels = np.array([2, 0, 1, 2, 4])
+    net = MLP([3, 4, 5], loss="cross_entropy", rng=0)
+    np.testing.assert_array_equal(net.check_Y(labels, 5), np.eye(5)[labels])
+    wide = MLP([2, 3, 200_000], loss="cross_entropy", rng=0)
+    tracemalloc.start()
+    Y = wide.check_Y(np.array([199_999, 0]), 2)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert Y.shape == (2, 200_000) and Y[0, -1] == Y[1, 0] == 1.0 and Y.sum() == 2.0
+    assert peak < 10 * Y.nbytes  # an identity of 200,000^2 would be 320 GB
