@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bntheory.claims.measurement import _clean_value
 from bntheory.claims.rule import (  # noqa: F401 - re-exported
     EVIDENCE,
     OPS,
@@ -59,8 +60,6 @@ from bntheory.claims.rule import (  # noqa: F401 - re-exported
     SourceFact,
     Unavailable,
     Verdict,
-    _clean_number,
-    _clean_value,
     decide,
 )
 from bntheory.claims.seeding import (  # noqa: F401 - re-exported; runner imports the ContextVars
