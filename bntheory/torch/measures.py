@@ -1,7 +1,8 @@
 """The papers' measures for PyTorch models, with the definitions of :mod:`bntheory.nets`.
 
 * Santurkar, Tsipras, Ilyas & Madry (2018): :func:`santurkar_landscape`,
-  :func:`landscape_at`, :func:`internal_covariate_shift` (in :mod:`bntheory.torch.landscape`).
+  :func:`landscape_at` (in :mod:`bntheory.torch.landscape`), :func:`internal_covariate_shift`
+  (in :mod:`bntheory.torch.ics`).
 * Yang, Pennington, Rao, Sohl-Dickstein & Schoenholz (2019): :func:`gradient_growth`, the
   per-layer growth of the squared gradient norm at initialization.
 * Karakida, Akaho & Amari (2019): :func:`fisher_spectrum`, the largest eigenvalue and trace
