@@ -80,7 +80,9 @@ def use_kernels(name: str) -> Iterator[str]:
     array forward, four reads and one write backward; statistics accumulated in float64):
     faster than the NumPy kernels, equal to them to round-off but not bit for bit. The
     first call per dtype compiles (about a second; cached on disk afterwards). Input with
-    spatial axes and inference mode are unaffected.
+    spatial axes and inference mode are unaffected. The choice holds in this thread and
+    context only: new threads and worker processes (sweeps, ``bntheory verify --jobs``)
+    start with ``"numpy"``.
 
     Parameters
     ----------

@@ -80,18 +80,22 @@ def test_compiled_kernels_agree_with_torch_native_batch_norm(shape, dtype):
     assert got[0].dtype == got[1].dtype == dtype
 
 
-def test_compiled_and_numpy_kernels_agree_on_an_mlp_step():
+def test_compiled_and_numpy_kernels_agree_on_an_mlp_step_and_hvp():
     pytest.importorskip("numba")
     from bntheory.nets import MLP
 
     rng = np.random.default_rng(7)
     X, Y = rng.standard_normal((64, 10)), rng.standard_normal((64, 3))
     net = MLP([10, 32, 32, 3], bn=True, rng=0)
+    v = rng.standard_normal(net.loss_and_grad(X, Y)[1].size)
     loss0, g0 = net.loss_and_grad(X, Y)
+    h0 = net.hvp(X, Y, v)
     with use_kernels("numba"):
         loss1, g1 = net.loss_and_grad(X, Y)
+        h1 = net.hvp(X, Y, v)
     assert abs(loss1 - loss0) <= 1e-13 * abs(loss0)
     assert np.max(np.abs(g1 - g0)) <= 1e-12 * np.max(np.abs(g0))
+    assert np.max(np.abs(h1 - h0)) <= 1e-12 * np.max(np.abs(h0))  # the HVP's R-op too
 
 
 def test_the_claim_ledger_runs_on_the_numpy_kernels(monkeypatch):
